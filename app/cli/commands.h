@@ -1,0 +1,15 @@
+#pragma once
+// One function per `hyenadesk` command; each returns the process exit code.
+#include <string>
+#include <vector>
+
+namespace hd::cli {
+
+using Argv = std::vector<std::string>;
+
+int run_version(const Argv& args);
+int run_doctor(const Argv& args);
+int run_mkmodel(const Argv& args);
+int run_model_info(const Argv& args);
+
+}  // namespace hd::cli

@@ -1,0 +1,59 @@
+// hyenadesk: the command-line face of HyenaDesk. Each command lives in commands_*.cpp.
+#include <exception>
+#include <iostream>
+#include <map>
+
+#include "args.h"
+#include "commands.h"
+
+namespace {
+
+using Command = int (*)(const hd::cli::Argv&);
+
+struct Entry {
+  Command run;
+  const char* usage;
+};
+
+const std::map<std::string, Entry>& commands() {
+  static const std::map<std::string, Entry> table = {
+      {"version", {hd::cli::run_version, "version                      print the version"}},
+      {"doctor", {hd::cli::run_doctor, "doctor                       show backends and the GPU this machine offers"}},
+      {"mkmodel", {hd::cli::run_mkmodel,
+                   "mkmodel --out DIR [--preset tiny|tiny-mix|100m|7b | --config FILE] [--seed N]\n"
+                   "        [--dtype bf16|f16|f32] [--shard-mb N] [--tokenizer FILE]\n"
+                   "                               write a random-weight checkpoint in the HF layout"}},
+      {"model-info", {hd::cli::run_model_info,
+                      "model-info DIR [--context N]  describe a model folder and the memory N tokens need"}},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: hyenadesk <command> [options]\n\ncommands:\n";
+  for (const auto& [name, entry] : commands()) out << "  " << entry.usage << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    print_usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  auto it = commands().find(argv[1]);
+  if (it == commands().end()) {
+    std::cerr << "hyenadesk: unknown command \"" << argv[1] << "\"\n\n";
+    print_usage(std::cerr);
+    return 2;
+  }
+  try {
+    return it->second.run(hd::cli::Argv(argv + 2, argv + argc));
+  } catch (const hd::cli::UsageError& e) {
+    std::cerr << "hyenadesk " << argv[1] << ": " << e.what() << "\nusage: " << it->second.usage << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "hyenadesk " << argv[1] << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,11 @@
+#pragma once
+// Human-readable numbers for the CLI and the UI.
+#include <cstdint>
+#include <string>
+
+namespace hd {
+
+std::string format_bytes(std::uint64_t bytes);   // "1.50 GiB"
+std::string format_count(std::int64_t n);        // "7.61 B", "103.2 M", "4,096"
+
+}  // namespace hd

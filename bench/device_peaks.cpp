@@ -1,0 +1,153 @@
+// bench_device_peaks: the ceilings other benchmarks are measured against, on this machine.
+//   GPU (when present): bf16 GEMM rate through cuBLAS (8192^3 by default, random data) and
+//   device-to-device copy bandwidth (bytes read + written).
+//   CPU: float32 GEMM rate through OpenBLAS and memcpy bandwidth.
+// Options: --gemm N (GPU GEMM size), --cpu-gemm N, --copy-mib N, --reps N.
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_report.h"
+#include "hd/kernels/device.h"
+
+#if HD_HAVE_CUDA
+#include <cuda_bf16.h>
+
+#include "hd/kernels/cuda_context.h"
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int arg_int(int argc, char** argv, const std::string& flag, int fallback) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (flag == argv[i]) return std::stoi(argv[i + 1]);
+  }
+  return fallback;
+}
+
+void cpu_peaks(hd::bench::BenchReport& report, int n, int copy_mib, int reps) {
+  std::mt19937 gen(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> a(static_cast<size_t>(n) * n), b(a.size()), c(a.size());
+  for (auto& v : a) v = u(gen);
+  for (auto& v : b) v = u(gen);
+  std::vector<double> secs;
+  for (int r = 0; r < reps + 1; ++r) {
+    auto t0 = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
+    if (r > 0) secs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());  // first run warms up
+  }
+  double s = median(secs);
+  report.add_row({{"unit", "CPU"}, {"what", "sgemm " + std::to_string(n) + "^3 (OpenBLAS)"},
+                  {"median_ms", s * 1e3}, {"rate", 2.0 * n * n * n / s / 1e9}, {"rate_unit", "GFLOP/s"}});
+
+  size_t bytes = static_cast<size_t>(copy_mib) << 20;
+  std::vector<char> src(bytes, 1), dst(bytes, 0);
+  secs.clear();
+  for (int r = 0; r < reps + 1; ++r) {
+    auto t0 = Clock::now();
+    std::memcpy(dst.data(), src.data(), bytes);
+    if (r > 0) secs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  s = median(secs);
+  report.add_row({{"unit", "CPU"}, {"what", "memcpy " + std::to_string(copy_mib) + " MiB (read+write)"},
+                  {"median_ms", s * 1e3}, {"rate", 2.0 * bytes / s / 1e9}, {"rate_unit", "GB/s"}});
+}
+
+#if HD_HAVE_CUDA
+void gpu_peaks(hd::bench::BenchReport& report, int n, int copy_mib, int reps) {
+  hd::CudaContext ctx;
+  std::mt19937 gen(2);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<__nv_bfloat16> host(static_cast<size_t>(n) * n);
+  for (auto& v : host) v = __float2bfloat16(u(gen));  // random data: zeros run faster than real data
+  hd::DeviceBuffer<__nv_bfloat16> a(host.size()), b(host.size()), c(host.size());
+  a.upload(host, ctx.stream());
+  for (auto& v : host) v = __float2bfloat16(u(gen));
+  b.upload(host, ctx.stream());
+  cudaEvent_t start, stop;
+  HD_CUDA_CHECK(cudaEventCreate(&start));
+  HD_CUDA_CHECK(cudaEventCreate(&stop));
+  const float alpha = 1, beta = 0;
+  auto gemm = [&] {
+    HD_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.data(), CUDA_R_16BF, n,
+                                 b.data(), CUDA_R_16BF, n, &beta, c.data(), CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
+                                 CUBLAS_GEMM_DEFAULT));
+  };
+  for (int i = 0; i < 3; ++i) gemm();
+  std::vector<double> secs;
+  for (int r = 0; r < reps; ++r) {
+    HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
+    gemm();
+    HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
+    HD_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    HD_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    secs.push_back(ms / 1e3);
+  }
+  double s = median(secs);
+  report.add_row({{"unit", "GPU"}, {"what", "bf16 GEMM " + std::to_string(n) + "^3 (cuBLAS, fp32 accumulate)"},
+                  {"median_ms", s * 1e3}, {"rate", 2.0 * n * n * n / s / 1e12}, {"rate_unit", "TFLOP/s"}});
+
+  size_t bytes = static_cast<size_t>(copy_mib) << 20;
+  hd::DeviceBuffer<char> src(bytes), dst(bytes);
+  HD_CUDA_CHECK(cudaMemsetAsync(src.data(), 1, bytes, ctx.stream()));
+  for (int i = 0; i < 3; ++i) HD_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
+  secs.clear();
+  for (int r = 0; r < reps; ++r) {
+    HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
+    HD_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
+    HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
+    HD_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    HD_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    secs.push_back(ms / 1e3);
+  }
+  s = median(secs);
+  report.add_row({{"unit", "GPU"}, {"what", "device copy " + std::to_string(copy_mib) + " MiB (read+write)"},
+                  {"median_ms", s * 1e3}, {"rate", 2.0 * bytes / s / 1e12}, {"rate_unit", "TB/s"}});
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const int gemm = arg_int(argc, argv, "--gemm", 8192), cpu_gemm = arg_int(argc, argv, "--cpu-gemm", 1024);
+    const int copy_mib = arg_int(argc, argv, "--copy-mib", 1024), reps = arg_int(argc, argv, "--reps", 10);
+    hd::bench::BenchReport report("device_peaks");
+    report.set("gpu_gemm_n", gemm);
+    report.set("cpu_gemm_n", cpu_gemm);
+    report.set("copy_mib", copy_mib);
+    report.set("repetitions", reps);
+#if HD_HAVE_CUDA
+    if (hd::query_device(0).available) gpu_peaks(report, gemm, copy_mib, reps);
+    else report.note("no CUDA device: GPU rows not measured (" + hd::query_device(0).reason + ")");
+#else
+    report.note("built without CUDA: GPU rows not measured");
+#endif
+    cpu_peaks(report, cpu_gemm, std::min(copy_mib, 256), reps);
+    report.note("medians after warm-up; random inputs; copy bandwidth counts bytes read plus bytes written");
+    report.print_table(std::cout);
+    std::cout << "results: " << report.write_json().string() << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_device_peaks: error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,40 @@
+# Third-party libraries, all from Debian packages (scripts/setup installs them).
+
+# hd_library(name SOURCES ... PUBLIC_DEPS ... PRIVATE_DEPS ...): one layer's library with its
+# own include/ folder.
+function(hd_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                     PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  hd_set_warnings(${name})
+endfunction()
+
+if(HD_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS REQUIRED)
+find_path(HD_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES x86_64-linux-gnu x86_64-linux-gnu/openblas-pthread openblas REQUIRED)
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+if(HD_ENGINE_ONLY)
+  return()  # the GPU machine builds kernels, engine, their tests and benchmarks only
+endif()
+find_package(SQLite3 REQUIRED)
+find_package(OpenMP REQUIRED)  # faiss links OpenMP::OpenMP_CXX
+find_package(faiss REQUIRED)
+pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
+pkg_check_modules(GUMBO REQUIRED IMPORTED_TARGET gumbo)
+pkg_check_modules(CMARK REQUIRED IMPORTED_TARGET libcmark)
+pkg_check_modules(UCHARDET REQUIRED IMPORTED_TARGET uchardet)
+if(HD_BUILD_UI)
+  find_package(Qt6 REQUIRED COMPONENTS Widgets)
+endif()
+

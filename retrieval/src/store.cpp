@@ -1,0 +1,110 @@
+#include "hd/retrieval/store.h"
+
+#include <sqlite3.h>
+
+#include "sqlite_util.h"
+
+namespace hd {
+namespace {
+
+// Migrations, index i brings schema version i to i+1. Never edit a released step; append.
+const char* const kMigrations[] = {
+    // 0 -> 1: documents, chunks with full-text search, ingest runs.
+    R"sql(
+CREATE TABLE documents (
+  id INTEGER PRIMARY KEY,
+  content_hash TEXT NOT NULL UNIQUE,
+  size_bytes INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  title TEXT,
+  status TEXT NOT NULL,
+  error TEXT
+);
+CREATE TABLE document_paths (
+  path TEXT PRIMARY KEY,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  mtime_ns INTEGER NOT NULL,
+  size_bytes INTEGER NOT NULL
+);
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  section_path TEXT,
+  page_first INTEGER,
+  page_last INTEGER,
+  char_begin INTEGER NOT NULL,
+  char_end INTEGER NOT NULL,
+  token_count INTEGER NOT NULL,
+  UNIQUE (document_id, ordinal)
+);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id');
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+  INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TABLE ingest_runs (
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,
+  files_seen INTEGER NOT NULL DEFAULT 0,
+  files_failed INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+};
+constexpr int kMigrationCount = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
+static_assert(kMigrationCount == Store::kSchemaVersion, "one migration per schema version");
+
+}  // namespace
+
+std::unique_ptr<Store> Store::open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw StoreError(dir.string() + ": cannot create the store folder: " + ec.message());
+  auto store = std::unique_ptr<Store>(new Store());
+  store->dir_ = dir;
+  const std::string path = store->database_path().string();
+  if (sqlite3_open_v2(path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string why = store->db_ ? sqlite3_errmsg(store->db_) : "out of memory";
+    throw StoreError(path + ": cannot open the store database: " + why);
+  }
+  sqlite3* db = store->db_;
+  sqlite3_busy_timeout(db, 5000);
+  // A file that is not SQLite fails here, before anything is written to it.
+  sqlite::query_text(db, "PRAGMA journal_mode=WAL");
+  sqlite::exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL");
+
+  int version = static_cast<int>(sqlite::query_int(db, "PRAGMA user_version"));
+  if (version > kSchemaVersion) {
+    throw StoreError(path + ": the store has schema version " + std::to_string(version) + ", newer than this " +
+                     "program's " + std::to_string(kSchemaVersion) + "; use a newer HyenaDesk");
+  }
+  for (; version < kSchemaVersion; ++version) {
+    // Each step is one transaction: a crash leaves the store at the previous version.
+    sqlite::exec(db, "BEGIN IMMEDIATE");
+    try {
+      sqlite::exec(db, kMigrations[version]);
+      sqlite::exec(db, "PRAGMA user_version=" + std::to_string(version + 1));
+      sqlite::exec(db, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+int Store::schema_version() const { return static_cast<int>(sqlite::query_int(db_, "PRAGMA user_version")); }
+std::string Store::journal_mode() const { return sqlite::query_text(db_, "PRAGMA journal_mode"); }
+long long Store::document_count() const { return sqlite::query_int(db_, "SELECT count(*) FROM documents"); }
+
+}  // namespace hd
