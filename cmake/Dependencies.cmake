@@ -22,11 +22,19 @@ set(BLA_VENDOR OpenBLAS)
 find_package(BLAS REQUIRED)
 find_path(HD_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES x86_64-linux-gnu x86_64-linux-gnu/openblas-pthread openblas REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# kissfft (BSD-3; FFTW is GPL) for the CPU backend's long convolution. Found without
+# pkg-config so that a copy unpacked into a private prefix works too (scripts/gpu-run).
+find_path(HD_KISSFFT_INCLUDE_DIR kiss_fftr.h PATH_SUFFIXES kissfft REQUIRED)
+find_library(HD_KISSFFT_LIBRARY kissfft-float REQUIRED)
+add_library(hd_kissfft INTERFACE)
+target_include_directories(hd_kissfft INTERFACE ${HD_KISSFFT_INCLUDE_DIR})
+target_link_libraries(hd_kissfft INTERFACE ${HD_KISSFFT_LIBRARY})
+target_compile_definitions(hd_kissfft INTERFACE kiss_fft_scalar=float KISS_FFT_SHARED)
+find_package(OpenMP REQUIRED)
 if(HD_ENGINE_ONLY)
   return()  # the GPU machine builds kernels, engine, their tests and benchmarks only
 endif()
 find_package(SQLite3 REQUIRED)
-find_package(OpenMP REQUIRED)  # faiss links OpenMP::OpenMP_CXX
 find_package(faiss REQUIRED)
 pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)

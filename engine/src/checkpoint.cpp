@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hd/engine/hash.h"
 #include "hd/engine/tensor_names.h"
 
 namespace hd {
@@ -149,6 +150,27 @@ std::uint64_t Checkpoint::bytes_on_disk() const {
   std::uint64_t total = 0;
   for (const auto& f : files_) total += f->file_size();
   return total;
+}
+
+}  // namespace hd
+
+namespace hd {
+
+std::uint64_t Checkpoint::fingerprint() const {
+  Fnv1a64 h;
+  h.update(config_.to_json().dump());
+  for (const auto& [name, v] : tensors_) {  // sorted by name: independent of sharding
+    h.update(name);
+    h.update(dtype_name(v.dtype));
+    for (auto d : v.shape) h.update(&d, sizeof d);
+    // Up to 16 slices of 64 bytes spread over the tensor.
+    const std::size_t slice = std::min<std::size_t>(64, v.nbytes);
+    for (int k = 0; k < 16 && slice > 0; ++k) {
+      std::size_t offset = (v.nbytes - slice) * static_cast<std::size_t>(k) / 15;
+      h.update(v.data + offset, slice);
+    }
+  }
+  return h.digest();
 }
 
 }  // namespace hd

@@ -35,6 +35,10 @@ class Checkpoint {
   // Parameters by storage dtype.
   std::map<DType, std::int64_t> parameters_by_dtype() const;
   std::uint64_t bytes_on_disk() const;
+  // Identifies these weights for state snapshots: a hash of the config, every tensor's name,
+  // dtype and shape, and samples of every tensor's bytes (reading all of a 15 GB model would
+  // take seconds).
+  std::uint64_t fingerprint() const;
 
  private:
   std::filesystem::path dir_;

@@ -1,0 +1,58 @@
+#pragma once
+// An inference session: the state of one conversation with the model. Prefill reads a
+// prompt (in one piece or in chunks that continue each other), decode adds one token at a
+// time, and snapshot/restore move the whole state to and from a file.
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "hd/engine/backend.h"
+#include "hd/engine/inference_state.h"
+
+namespace hd {
+
+class SessionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SessionOptions {
+  LongConvMethod long_conv = LongConvMethod::fft;
+  std::int64_t max_positions = 0;  // 0: the model's max_seqlen
+};
+
+class Session {
+ public:
+  Session(const Backend& backend, std::uint64_t model_fingerprint, const SessionOptions& options = {});
+
+  // Reads `tokens` after what the session holds; returns the last position's logits
+  // ([vocab]) or, with all_logits, [tokens.size(), vocab]. Refuses an empty prompt, ids
+  // outside the vocabulary and prompts past max_positions, with the numbers in the message.
+  std::vector<float> prefill(std::span<const int> tokens, bool all_logits = false);
+  // One token through the model; returns its logits [vocab].
+  std::vector<float> decode(int token);
+
+  void snapshot(const std::filesystem::path& path) const;
+  void restore(const std::filesystem::path& path);
+  void reset();
+
+  std::int64_t position() const { return state_.position; }
+  std::int64_t max_positions() const { return max_positions_; }
+  const InferenceState& state() const { return state_; }
+  const Backend& backend() const { return backend_; }
+
+ private:
+  void check_tokens(std::span<const int> tokens) const;
+  std::vector<float> run(std::span<const int> tokens, const ForwardOptions& options);
+
+  const Backend& backend_;
+  std::uint64_t fingerprint_;
+  SessionOptions options_;
+  std::int64_t max_positions_;
+  InferenceState state_;
+  bool broken_ = false;  // a forward pass failed midway: the state is partial
+};
+
+}  // namespace hd

@@ -1,0 +1,154 @@
+// The CPU reference backend: StripedHyena as one readable per-layer loop.
+//   attention block: x += out_proj(attention(rotary(Wqkv rmsnorm(x))));  x += mlp(rmsnorm(x))
+//   Hyena block:     x += dense(x2 * longconv(x1 * v));  [x2|x1|v] = fir(proj(rmsnorm(x)))
+//                    x += mlp(rmsnorm(x))
+//   logits = unembed(rmsnorm(x))
+#include <omp.h>
+
+#include <cstring>
+#include <memory>
+
+#include "cpu_ops.h"
+#include "cpu_weights.h"
+#include "hd/engine/backend.h"
+#include "hd/engine/checkpoint.h"
+
+#include <cblas.h>  // openblas_set_num_threads
+
+namespace hd::cpu {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const Checkpoint& ck, const CpuBackendOptions& options)
+      : config_(ck.config()), weights_(ModelWeights::from_checkpoint(ck)) {
+    if (options.threads > 0) {
+      omp_set_num_threads(options.threads);
+      openblas_set_num_threads(options.threads);
+    }
+  }
+
+  std::string name() const override { return "cpu"; }
+  const ModelConfig& config() const override { return config_; }
+
+  std::vector<float> forward(std::span<const int> tokens, InferenceState& state,
+                             const ForwardOptions& options) const override {
+    const int rows = static_cast<int>(tokens.size());
+    const int d = config_.hidden_size;
+    std::vector<float> x(static_cast<std::size_t>(rows) * d), normed(x.size()), delta(x.size());
+    for (int r = 0; r < rows; ++r) {
+      std::memcpy(&x[static_cast<std::size_t>(r) * d], &weights_.embedding[static_cast<std::size_t>(tokens[r]) * d],
+                  sizeof(float) * d);
+    }
+    for (int i = 0; i < config_.num_layers; ++i) {
+      const BlockWeights& b = weights_.blocks[i];
+      rms_norm(x.data(), b.pre_norm.data(), normed.data(), rows, d, static_cast<float>(config_.eps));
+      if (b.kind == BlockKind::attention) {
+        attention_mixer(b, normed.data(), rows, state.position, state.attention[i], delta.data());
+      } else {
+        hyena_mixer(b, normed.data(), rows, state.hyena[i], options.long_conv, delta.data());
+      }
+      add(x, delta);
+      rms_norm(x.data(), b.post_norm.data(), normed.data(), rows, d, static_cast<float>(config_.eps));
+      gated_mlp(normed.data(), rows, b, config_.mlp_activation, delta.data());
+      add(x, delta);
+    }
+    state.position += rows;
+
+    // Logits for the rows asked for.
+    const int first = options.all_logits ? 0 : rows - 1, out_rows = rows - first;
+    const float* last = x.data() + static_cast<std::size_t>(first) * d;
+    if (config_.final_norm) {
+      rms_norm(last, weights_.final_norm.data(), normed.data(), out_rows, d, static_cast<float>(config_.eps));
+      last = normed.data();
+    }
+    std::vector<float> logits(static_cast<std::size_t>(out_rows) * config_.vocab_size);
+    // The output embedding is [vocab, D], laid out like a Linear weight.
+    matmul_transposed(last, out_rows, weights_.output_embedding().data(), d, config_.vocab_size, logits.data());
+    return logits;
+  }
+
+ private:
+  static void add(std::vector<float>& x, const std::vector<float>& delta) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(x.size()); ++i) x[i] += delta[i];
+  }
+
+  void attention_mixer(const BlockWeights& b, const float* normed, int rows, std::int64_t position,
+                       AttentionCache& cache, float* out) const {
+    const int heads = config_.num_attention_heads, kv_heads = config_.num_kv_heads, hd = config_.head_dim();
+    const int q_width = heads * hd, kv_width = kv_heads * hd, qkv_width = q_width + 2 * kv_width;
+    std::vector<float> qkv(static_cast<std::size_t>(rows) * qkv_width);
+    linear(normed, rows, b.wqkv, qkv.data());
+    std::vector<float> q(static_cast<std::size_t>(rows) * q_width), k(static_cast<std::size_t>(rows) * kv_width),
+        v(k.size());
+    for (int r = 0; r < rows; ++r) {
+      const float* row = &qkv[static_cast<std::size_t>(r) * qkv_width];
+      std::memcpy(&q[static_cast<std::size_t>(r) * q_width], row, sizeof(float) * q_width);
+      std::memcpy(&k[static_cast<std::size_t>(r) * kv_width], row + q_width, sizeof(float) * kv_width);
+      std::memcpy(&v[static_cast<std::size_t>(r) * kv_width], row + q_width + kv_width, sizeof(float) * kv_width);
+    }
+    rotary(q.data(), rows, heads, hd, position, config_.rotary_emb_base, config_.rotary_scaling_factor);
+    rotary(k.data(), rows, kv_heads, hd, position, config_.rotary_emb_base, config_.rotary_scaling_factor);
+    cache.k.insert(cache.k.end(), k.begin(), k.end());
+    cache.v.insert(cache.v.end(), v.begin(), v.end());
+    std::vector<float> mixed(q.size());
+    attention(q.data(), cache.k.data(), cache.v.data(), rows, position, heads, kv_heads, hd, mixed.data());
+    linear(mixed.data(), rows, b.out_proj, out);
+  }
+
+  void hyena_mixer(const BlockWeights& b, const float* normed, int rows, HyenaState& st, LongConvMethod method,
+                   float* out) const {
+    const int d = config_.hidden_size, channels = 3 * d, taps = config_.short_filter_length;
+    std::vector<float> z(static_cast<std::size_t>(rows) * channels), zf(z.size());
+    linear(normed, rows, b.projections, z.data());
+    short_fir(z.data(), rows, channels, taps, b.fir_weight.data(), b.fir_bias.empty() ? nullptr : b.fir_bias.data(),
+              st.fir, zf.data());
+    // Split the 3D channels into x2, x1, v. With column_split_hyena each of the H heads holds
+    // [x2 | x1 | v] of head_dim each; otherwise the three are contiguous thirds.
+    const int hd = config_.head_dim();
+    std::vector<float> x2(static_cast<std::size_t>(rows) * d), u(x2.size());
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; ++r) {
+      const float* src = &zf[static_cast<std::size_t>(r) * channels];
+      for (int c = 0; c < d; ++c) {
+        int i_x2, i_x1, i_v;
+        if (config_.column_split_hyena) {
+          const int h = c / hd, j = c % hd;
+          i_x2 = h * 3 * hd + j;
+          i_x1 = i_x2 + hd;
+          i_v = i_x2 + 2 * hd;
+        } else {
+          i_x2 = c;
+          i_x1 = d + c;
+          i_v = 2 * d + c;
+        }
+        x2[static_cast<std::size_t>(r) * d + c] = src[i_x2];
+        u[static_cast<std::size_t>(r) * d + c] = src[i_x1] * src[i_v];
+      }
+    }
+    std::vector<float> y(u.size());
+    if (method == LongConvMethod::fft && rows > 1) {
+      long_conv_fft(u.data(), rows, d, config_.state_size, b, st.iir, y.data());
+    } else {
+      long_conv_recurrence(u.data(), rows, d, config_.state_size, b, st.iir, y.data());
+    }
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(y.size()); ++i) y[i] *= x2[i];
+    linear(y.data(), rows, b.out_dense, out);
+  }
+
+  ModelConfig config_;
+  ModelWeights weights_;
+};
+
+}  // namespace
+}  // namespace hd::cpu
+
+namespace hd {
+
+std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const CpuBackendOptions& options) {
+  return std::make_unique<cpu::CpuBackend>(checkpoint, options);
+}
+
+}  // namespace hd

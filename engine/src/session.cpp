@@ -1,0 +1,66 @@
+#include "hd/engine/session.h"
+
+#include <string>
+
+namespace hd {
+
+Session::Session(const Backend& backend, std::uint64_t model_fingerprint, const SessionOptions& options)
+    : backend_(backend),
+      fingerprint_(model_fingerprint),
+      options_(options),
+      max_positions_(options.max_positions > 0 ? options.max_positions : backend.config().max_seqlen),
+      state_(InferenceState::empty_for(backend.config())) {}
+
+void Session::check_tokens(std::span<const int> tokens) const {
+  if (broken_) throw SessionError("the session's state is incomplete after an earlier error; reset or restore it");
+  const int vocab = backend_.config().vocab_size;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= vocab) {
+      throw SessionError("token id " + std::to_string(tokens[i]) + " at position " + std::to_string(i) +
+                         " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+    }
+  }
+  const auto total = state_.position + static_cast<std::int64_t>(tokens.size());
+  if (total > max_positions_) {
+    throw SessionError("prompt of " + std::to_string(tokens.size()) + " tokens does not fit: " +
+                       std::to_string(state_.position) + " already in context, maximum " +
+                       std::to_string(max_positions_) + " tokens");
+  }
+}
+
+std::vector<float> Session::run(std::span<const int> tokens, const ForwardOptions& options) {
+  check_tokens(tokens);
+  try {
+    return backend_.forward(tokens, state_, options);
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+}
+
+std::vector<float> Session::prefill(std::span<const int> tokens, bool all_logits) {
+  if (tokens.empty()) throw SessionError("empty prompt: there is nothing to read");
+  return run(tokens, {.all_logits = all_logits, .long_conv = options_.long_conv});
+}
+
+std::vector<float> Session::decode(int token) {
+  const int one[1] = {token};
+  return run(one, {.all_logits = false, .long_conv = LongConvMethod::recurrence});
+}
+
+void Session::snapshot(const std::filesystem::path& path) const {
+  if (broken_) throw SessionError("cannot save an incomplete state (an earlier call failed)");
+  state_.save(path, fingerprint_);
+}
+
+void Session::restore(const std::filesystem::path& path) {
+  state_ = InferenceState::load(path, fingerprint_, backend_.config());
+  broken_ = false;
+}
+
+void Session::reset() {
+  state_ = InferenceState::empty_for(backend_.config());
+  broken_ = false;
+}
+
+}  // namespace hd
