@@ -93,6 +93,17 @@ TEST_F(CheckpointTest, RefusesMissingTensor) {
   EXPECT_NE(err.find("\"backbone.norm.scale\" is listed in the index but not in the shard"), std::string::npos) << err;
 }
 
+TEST_F(CheckpointTest, RefusesTensorMissingFromShardAndIndex) {
+  rewrite_shard_of(dir_.path(), "backbone.norm.scale", [](std::vector<TensorData>& t) {
+    std::erase_if(t, [](const TensorData& d) { return d.name == "backbone.norm.scale"; });
+  });
+  json index = json::parse(std::ifstream(dir_.path() / "model.safetensors.index.json"));
+  index["weight_map"].erase("backbone.norm.scale");
+  std::ofstream(dir_.path() / "model.safetensors.index.json") << index.dump();
+  std::string err = open_error(dir_.path());
+  EXPECT_NE(err.find("tensor \"norm.scale\" is missing (the config needs it)"), std::string::npos) << err;
+}
+
 TEST_F(CheckpointTest, RefusesWrongShape) {
   rewrite_shard_of(dir_.path(), "backbone.blocks.0.filter.D", [](std::vector<TensorData>& t) {
     for (auto& d : t) {

@@ -134,3 +134,20 @@ TEST(Utf8, SanitizeKeepsValidTextAndReplacesEachInvalidRun) {
 
 }  // namespace
 }  // namespace hd
+
+namespace hd {
+namespace {
+
+TEST_F(TokenizerTest, SentencePieceModelFileGivesTheSameIds) {
+  test::TempDir d;
+  std::ifstream in(kTokenizerJson, std::ios::binary);
+  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  test::write_file(d / "tokenizer.model", sentencepiece_proto_from_hf_json(json, kTokenizerJson.string()));
+  auto from_model = Tokenizer::from_file(d / "tokenizer.model");
+  for (std::string text : {"Hello, world!", "  spaces\tand\nlines", "日本語 😀 Привет"}) {
+    EXPECT_EQ(from_model->encode(text), tokenizer_->encode(text)) << text;
+  }
+}
+
+}  // namespace
+}  // namespace hd
