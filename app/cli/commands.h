@@ -11,5 +11,6 @@ int run_version(const Argv& args);
 int run_doctor(const Argv& args);
 int run_mkmodel(const Argv& args);
 int run_model_info(const Argv& args);
+int run_generate(const Argv& args);
 
 }  // namespace hd::cli

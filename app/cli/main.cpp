@@ -4,6 +4,7 @@
 #include <map>
 
 #include "args.h"
+#include "hd/engine/cpu_threads.h"
 #include "commands.h"
 
 namespace {
@@ -20,9 +21,13 @@ const std::map<std::string, Entry>& commands() {
       {"version", {hd::cli::run_version, "version                      print the version"}},
       {"doctor", {hd::cli::run_doctor, "doctor                       show backends and the GPU this machine offers"}},
       {"mkmodel", {hd::cli::run_mkmodel,
-                   "mkmodel --out DIR [--preset tiny|tiny-mix|100m|7b | --config FILE] [--seed N]\n"
+                   "mkmodel --out DIR [--preset tiny|tiny-32k|tiny-mix|100m|7b | --config FILE] [--seed N]\n"
                    "        [--dtype bf16|f16|f32] [--shard-mb N] [--tokenizer FILE]\n"
                    "                               write a random-weight checkpoint in the HF layout"}},
+      {"generate", {hd::cli::run_generate,
+                    "generate --model DIR --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--top-k K]\n"
+                    "        [--top-p P] [--repeat-penalty R] [--seed N] [--stop TEXT] [--threads N] [--context N]\n"
+                    "                               continue a prompt with the model (CPU backend), streaming"}},
       {"model-info", {hd::cli::run_model_info,
                       "model-info DIR [--context N]  describe a model folder and the memory N tokens need"}},
   };
@@ -37,6 +42,7 @@ void print_usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  hd::use_passive_openmp_wait(argv);  // see cpu_threads.h: OpenMP and OpenBLAS share the cores
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     print_usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;

@@ -40,7 +40,7 @@ std::string utc_now() {
   return buf;
 }
 
-std::string cell(const nlohmann::json& v) {
+std::string cell(const nlohmann::ordered_json& v) {
   if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_float()) {
@@ -81,7 +81,7 @@ BenchReport::BenchReport(std::string name) : name_(std::move(name)) {
   }
 }
 
-void BenchReport::add_row(const nlohmann::json& row) {
+void BenchReport::add_row(const nlohmann::ordered_json& row) {
   for (auto it = row.begin(); it != row.end(); ++it) {
     if (std::find(columns_.begin(), columns_.end(), it.key()) == columns_.end()) columns_.push_back(it.key());
   }
@@ -92,7 +92,7 @@ void BenchReport::print_table(std::ostream& out) const {
   std::vector<std::size_t> width(columns_.size());
   for (std::size_t c = 0; c < columns_.size(); ++c) {
     width[c] = columns_[c].size();
-    for (const auto& r : rows_) width[c] = std::max(width[c], cell(r.value(columns_[c], nlohmann::json())).size());
+    for (const auto& r : rows_) width[c] = std::max(width[c], cell(r.value(columns_[c], nlohmann::ordered_json())).size());
   }
   out << "\n" << name_ << " on " << environment_["device"].get<std::string>() << " (commit "
       << environment_["commit"].get<std::string>() << ")\n";
@@ -107,7 +107,7 @@ void BenchReport::print_table(std::ostream& out) const {
   line();
   for (const auto& r : rows_) {
     for (std::size_t c = 0; c < columns_.size(); ++c) {
-      out << "| " << std::setw(static_cast<int>(width[c])) << cell(r.value(columns_[c], nlohmann::json())) << " ";
+      out << "| " << std::setw(static_cast<int>(width[c])) << cell(r.value(columns_[c], nlohmann::ordered_json())) << " ";
     }
     out << "|\n";
   }
@@ -115,7 +115,7 @@ void BenchReport::print_table(std::ostream& out) const {
   for (const auto& n : notes_) out << "  note: " << n << "\n";
 }
 
-nlohmann::json BenchReport::to_json() const {
+nlohmann::ordered_json BenchReport::to_json() const {
   return {{"environment", environment_}, {"sizes", sizes_}, {"rows", rows_}, {"notes", notes_}};
 }
 

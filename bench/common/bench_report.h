@@ -16,22 +16,22 @@ class BenchReport {
   explicit BenchReport(std::string name);
 
   // Sizes and settings that hold for the whole run (model shape, prompt lengths...).
-  void set(const std::string& key, nlohmann::json value) { sizes_[key] = std::move(value); }
+  void set(const std::string& key, nlohmann::ordered_json value) { sizes_[key] = std::move(value); }
   // One measured row; keys become table columns in first-seen order.
-  void add_row(const nlohmann::json& row);
+  void add_row(const nlohmann::ordered_json& row);
   // A sentence saying what the numbers mean or where they fall short.
   void note(const std::string& text) { notes_.push_back(text); }
 
   void print_table(std::ostream& out) const;
   // Writes <dir>/<name>-<device>-<commit>.json and returns its path.
   std::filesystem::path write_json() const;
-  nlohmann::json to_json() const;
+  nlohmann::ordered_json to_json() const;
 
  private:
   std::string name_;
-  nlohmann::json environment_;
-  nlohmann::json sizes_ = nlohmann::json::object();
-  std::vector<nlohmann::json> rows_;
+  nlohmann::ordered_json environment_;
+  nlohmann::ordered_json sizes_ = nlohmann::ordered_json::object();
+  std::vector<nlohmann::ordered_json> rows_;
   std::vector<std::string> columns_;
   std::vector<std::string> notes_;
 };

@@ -28,12 +28,13 @@ ModelConfig seven_b_pattern(int vocab, int hidden, int layers, int heads, int kv
 
 }  // namespace
 
-std::vector<std::string> preset_names() { return {"tiny", "tiny-mix", "100m", "7b"}; }
+std::vector<std::string> preset_names() { return {"tiny", "tiny-32k", "tiny-mix", "100m", "7b"}; }
 
 ModelConfig preset_config(const std::string& name) {
   if (name == "7b") return seven_b_pattern(32000, 4096, 32, 32, 8, 14336);
   if (name == "100m") return seven_b_pattern(32000, 768, 12, 12, 4, 2048);
   if (name == "tiny") return seven_b_pattern(512, 64, 4, 4, 2, 128);
+  if (name == "tiny-32k") return seven_b_pattern(32000, 64, 4, 4, 2, 128);  // with the real tokenizer
   if (name == "tiny-mix") {
     ModelConfig c = seven_b_pattern(384, 48, 4, 4, 4, 96);
     c.blocks = {BlockKind::hyena, BlockKind::hyena, BlockKind::attention, BlockKind::hyena};

@@ -70,7 +70,7 @@ class CpuBackend final : public Backend {
 
  private:
   static void add(std::vector<float>& x, const std::vector<float>& delta) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (x.size() >= (1u << 15))
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(x.size()); ++i) x[i] += delta[i];
   }
 
@@ -108,7 +108,7 @@ class CpuBackend final : public Backend {
     // [x2 | x1 | v] of head_dim each; otherwise the three are contiguous thirds.
     const int hd = config_.head_dim();
     std::vector<float> x2(static_cast<std::size_t>(rows) * d), u(x2.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (x2.size() >= (1u << 15))
     for (int r = 0; r < rows; ++r) {
       const float* src = &zf[static_cast<std::size_t>(r) * channels];
       for (int c = 0; c < d; ++c) {
@@ -133,7 +133,7 @@ class CpuBackend final : public Backend {
     } else {
       long_conv_recurrence(u.data(), rows, d, config_.state_size, b, st.iir, y.data());
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (y.size() >= (1u << 15))
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(y.size()); ++i) y[i] *= x2[i];
     linear(y.data(), rows, b.out_dense, out);
   }

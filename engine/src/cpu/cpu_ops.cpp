@@ -8,9 +8,15 @@
 #include <memory>
 
 namespace hd::cpu {
+namespace {
+// Below this many elements a loop runs on the calling thread: waking the OpenMP team costs
+// more than the loop, and idle team threads spin against OpenBLAS's own threads (decode does
+// many such small loops per token).
+constexpr std::int64_t kParallelMin = 1 << 15;
+}  // namespace
 
 void rms_norm(const float* x, const float* scale, float* out, int rows, int dim, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(rows) * dim >= kParallelMin)
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<std::size_t>(r) * dim;
     double sum = 0;
@@ -29,7 +35,7 @@ void matmul_transposed(const float* x, int rows, const float* w, int in, int out
 void linear(const float* x, int rows, const Linear& l, float* y) {
   matmul_transposed(x, rows, l.weight.data(), l.in, l.out, y);
   if (!l.bias.empty()) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(rows) * l.out >= kParallelMin)
     for (int r = 0; r < rows; ++r) {
       float* yr = y + static_cast<std::size_t>(r) * l.out;
       for (int o = 0; o < l.out; ++o) yr[o] += l.bias[o];
@@ -42,7 +48,7 @@ void gated_mlp(const float* z, int rows, const BlockWeights& b, MlpActivation ac
   std::vector<float> a(static_cast<std::size_t>(rows) * inner), g(a.size());
   linear(z, rows, b.mlp_l1, a.data());
   linear(z, rows, b.mlp_l2, g.data());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(a.size()) >= kParallelMin)
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(a.size()); ++i) {
     const float v = a[i];
     const float activated = act == MlpActivation::silu ? v / (1.0f + std::exp(-v))
@@ -60,7 +66,7 @@ void rotary(float* x, int rows, int heads, int head_dim, std::int64_t first_posi
     // As flash-attn's RotaryEmbedding: 1 / base^(2i/dim) in float32.
     inv_freq[i] = 1.0f / std::pow(static_cast<float>(base), static_cast<float>(2 * i) / static_cast<float>(head_dim));
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(rows) * heads * head_dim >= kParallelMin)
   for (int r = 0; r < rows; ++r) {
     const float t = static_cast<float>(static_cast<double>(first_position + r) / scaling_factor);
     float* row = x + static_cast<std::size_t>(r) * heads * head_dim;
@@ -83,38 +89,37 @@ void attention(const float* q, const float* k_cache, const float* v_cache, int r
   const int group = heads / kv_heads;
   const int q_width = heads * head_dim, kv_width = kv_heads * head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-#pragma omp parallel
-  {
-    std::vector<float> scores;
-#pragma omp for collapse(2) schedule(dynamic, 4)
-    for (int r = 0; r < rows; ++r) {
-      for (int h = 0; h < heads; ++h) {
-        const std::int64_t keys = first_position + r + 1;  // causal: itself and everything before
-        const float* qv = q + static_cast<std::size_t>(r) * q_width + h * head_dim;
-        const int kvh = h / group;
-        scores.resize(static_cast<std::size_t>(keys));
+  // Row blocks keep the wasted (masked) part of each score matrix small.
+  constexpr int kBlock = 256;
+  std::vector<float> scores;
+  for (int r0 = 0; r0 < rows; r0 += kBlock) {
+    const int n = std::min(kBlock, rows - r0);
+    const std::int64_t keys = first_position + r0 + n;  // the block's last row sees this many keys
+    scores.resize(static_cast<std::size_t>(n) * keys);
+    for (int h = 0; h < heads; ++h) {
+      const float* qh = q + static_cast<std::size_t>(r0) * q_width + h * head_dim;
+      const float* kh = k_cache + (h / group) * head_dim;
+      const float* vh = v_cache + (h / group) * head_dim;
+      // scores[n, keys] = scale * q_h k_h^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<int>(keys), head_dim, scale, qh, q_width,
+                  kh, kv_width, 0.0f, scores.data(), static_cast<int>(keys));
+      // Causal softmax per row: row r sees keys [0, first_position + r0 + r].
+#pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(n) * keys >= kParallelMin)
+      for (int r = 0; r < n; ++r) {
+        float* row = scores.data() + static_cast<std::size_t>(r) * keys;
+        const std::int64_t visible = first_position + r0 + r + 1;
         float max_score = -INFINITY;
-        for (std::int64_t j = 0; j < keys; ++j) {
-          const float* kv = k_cache + static_cast<std::size_t>(j) * kv_width + kvh * head_dim;
-          float dot = 0;
-          for (int d = 0; d < head_dim; ++d) dot += qv[d] * kv[d];
-          scores[j] = dot * scale;
-          max_score = std::max(max_score, scores[j]);
-        }
+        for (std::int64_t j = 0; j < visible; ++j) max_score = std::max(max_score, row[j]);
         double denom = 0;
-        for (std::int64_t j = 0; j < keys; ++j) {
-          scores[j] = std::exp(scores[j] - max_score);
-          denom += scores[j];
-        }
-        float* o = out + static_cast<std::size_t>(r) * q_width + h * head_dim;
-        std::fill(o, o + head_dim, 0.0f);
+        for (std::int64_t j = 0; j < visible; ++j) denom += row[j] = std::exp(row[j] - max_score);
         const float inv = static_cast<float>(1.0 / denom);
-        for (std::int64_t j = 0; j < keys; ++j) {
-          const float w = scores[j] * inv;
-          const float* vv = v_cache + static_cast<std::size_t>(j) * kv_width + kvh * head_dim;
-          for (int d = 0; d < head_dim; ++d) o[d] += w * vv[d];
-        }
+        for (std::int64_t j = 0; j < visible; ++j) row[j] *= inv;
+        std::fill(row + visible, row + keys, 0.0f);
       }
+      // out_h[n, head_dim] = scores v_h
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, head_dim, static_cast<int>(keys), 1.0f, scores.data(),
+                  static_cast<int>(keys), vh, kv_width, 0.0f, out + static_cast<std::size_t>(r0) * q_width + h * head_dim,
+                  q_width);
     }
   }
 }
@@ -126,7 +131,7 @@ void short_fir(const float* z, int rows, int channels, int taps, const float* we
   auto input = [&](std::int64_t t, int c) -> float {  // t in [-past, rows)
     return t < 0 ? history[static_cast<std::size_t>(t + past) * channels + c] : z[static_cast<std::size_t>(t) * channels + c];
   };
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(rows) * channels * taps >= kParallelMin)
   for (int c = 0; c < channels; ++c) {
     const float* w = weight + static_cast<std::size_t>(c) * taps;
     for (int t = 0; t < rows; ++t) {
@@ -228,7 +233,7 @@ void long_conv_fft(const float* u, int rows, int channels, int state_size, const
 
 void long_conv_recurrence(const float* u, int rows, int channels, int state_size, const BlockWeights& b,
                           std::vector<std::complex<float>>& iir, float* y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(rows) * channels * state_size >= kParallelMin)
   for (int c = 0; c < channels; ++c) {
     std::complex<float>* st = iir.data() + static_cast<std::size_t>(c) * state_size;
     const std::complex<float>* p = b.poles.data() + static_cast<std::size_t>(c) * state_size;

@@ -30,8 +30,8 @@ struct GenerateResult {
   StopReason reason = StopReason::max_tokens;
 };
 
-// Continues `session` with `prompt` (which may be empty to continue from a restored state
-// whose last logits are given in `last_logits`).
+// Reads `prompt` into `session` (after whatever it already holds, e.g. a restored document)
+// and generates the continuation.
 GenerateResult generate(Session& session, const Tokenizer& tokenizer, const std::vector<int>& prompt,
                         const GenerateOptions& options);
 

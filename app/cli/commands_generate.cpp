@@ -1,0 +1,83 @@
+// hyenadesk generate: load a model folder, read the prompt, stream the continuation.
+// Ctrl-C stops generation cleanly (the text so far is kept); a second Ctrl-C exits.
+#include <csignal>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "hd/app/model_files.h"
+#include "hd/engine/backend.h"
+#include "hd/engine/checkpoint.h"
+#include "hd/engine/generate.h"
+#include "hd/engine/prompt_template.h"
+
+namespace hd::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_interrupt(int) {
+  if (g_cancel.exchange(true)) std::_Exit(130);  // second Ctrl-C: leave now
+}
+
+float to_float(const Args& args, const std::string& flag, float fallback) {
+  auto v = args.value(flag);
+  if (!v) return fallback;
+  try {
+    return std::stof(*v);
+  } catch (const std::exception&) {
+    throw UsageError(flag + " needs a number, got \"" + *v + "\"");
+  }
+}
+
+}  // namespace
+
+int run_generate(const Argv& argv) {
+  Args args(argv, {"--model", "--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--repeat-penalty",
+                   "--seed", "--stop", "--threads", "--context"});
+  const std::filesystem::path model_dir = args.required("--model");
+  std::string prompt = args.required("--prompt");
+  if (args.has("--chat")) prompt = nous_chat_prompt(prompt);
+
+  auto checkpoint = Checkpoint::open(model_dir);
+  for (const auto& w : checkpoint->warnings()) std::cerr << "warning: " << w << "\n";
+  auto tokenizer = Tokenizer::from_file(find_tokenizer(model_dir));
+  if (tokenizer->vocab_size() > checkpoint->config().vocab_size) {
+    throw TokenizerError("the tokenizer has " + std::to_string(tokenizer->vocab_size()) + " pieces but the model only " +
+                         std::to_string(checkpoint->config().vocab_size));
+  }
+  CpuBackendOptions cpu;
+  cpu.threads = static_cast<int>(args.integer("--threads", 0));
+  auto backend = make_cpu_backend(*checkpoint, cpu);
+  Session session(*backend, checkpoint->fingerprint(), {.max_positions = args.integer("--context", 0)});
+
+  GenerateOptions options;
+  options.max_new_tokens = static_cast<int>(args.integer("--max-tokens", 128));
+  options.sampling.temperature = to_float(args, "--temperature", 0.0f);
+  options.sampling.top_k = static_cast<int>(args.integer("--top-k", 0));
+  options.sampling.top_p = to_float(args, "--top-p", 1.0f);
+  options.sampling.repetition_penalty = to_float(args, "--repeat-penalty", 1.0f);
+  options.sampling.seed = static_cast<std::uint64_t>(args.integer("--seed", 0));
+  if (auto stop = args.value("--stop")) options.stop_strings.push_back(*stop);
+  options.on_text = [](const std::string& piece) {
+    std::cout << piece << std::flush;
+  };
+  options.cancel = &g_cancel;
+  std::signal(SIGINT, on_interrupt);
+
+  int replaced = 0;
+  std::vector<int> ids = tokenizer->encode(prompt, true, &replaced);
+  if (replaced) std::cerr << "note: " << replaced << " invalid UTF-8 sequence(s) in the prompt were replaced\n";
+  const auto start = std::chrono::steady_clock::now();
+  GenerateResult result = generate(session, *tokenizer, ids, options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "\n";
+  std::fprintf(stderr, "[%zu prompt tokens, %zu generated, %.2f s, stopped: %s]\n", ids.size(), result.tokens.size(),
+               seconds, to_string(result.reason));
+  std::signal(SIGINT, SIG_DFL);
+  return result.reason == StopReason::cancelled ? 130 : 0;
+}
+
+}  // namespace hd::cli
