@@ -51,6 +51,7 @@ struct Case {
   std::string model;
   int length;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.model << " L=" << c.length; }
 
 class ReferenceGolden : public ::testing::TestWithParam<Case> {
  protected:
@@ -176,8 +177,8 @@ std::vector<Case> cases() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceGolden, ::testing::ValuesIn(cases()), [](const auto& info) {
-  std::string name = info.param.model + "_L" + std::to_string(info.param.length);
+INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceGolden, ::testing::ValuesIn(cases()), [](const auto& p) {
+  std::string name = p.param.model + "_L" + std::to_string(p.param.length);
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 });

@@ -154,7 +154,7 @@ TEST_P(SessionTest, BadInputIsRefusedWithTheNumbers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, SessionTest, ::testing::Values("tiny", "tiny-mix"),
-                         [](const auto& info) { return info.param == "tiny" ? "tiny" : "tiny_mix"; });
+                         [](const auto& p) { return p.param == "tiny" ? "tiny" : "tiny_mix"; });
 
 // Layer patterns and options no fixture covers: each must run and keep FFT = recurrence.
 TEST(SessionPatterns, AttentionOnlyHyenaOnlyTiedAndBf16ModelsRun) {
