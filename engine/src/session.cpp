@@ -9,7 +9,17 @@ Session::Session(const Backend& backend, std::uint64_t model_fingerprint, const 
       fingerprint_(model_fingerprint),
       options_(options),
       max_positions_(options.max_positions > 0 ? options.max_positions : backend.config().max_seqlen),
-      state_(InferenceState::empty_for(backend.config())) {}
+      state_(backend.new_state(max_positions_)) {}
+
+Session::Session(const Session& other)
+    : backend_(other.backend_),
+      fingerprint_(other.fingerprint_),
+      options_(other.options_),
+      max_positions_(other.max_positions_),
+      state_(other.backend_.new_state(other.max_positions_)),
+      broken_(other.broken_) {
+  backend_.from_host(other.backend_.to_host(*other.state_), *state_);
+}
 
 void Session::check_tokens(std::span<const int> tokens) const {
   if (broken_) throw SessionError("the session's state is incomplete after an earlier error; reset or restore it");
@@ -20,10 +30,10 @@ void Session::check_tokens(std::span<const int> tokens) const {
                          " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
     }
   }
-  const auto total = state_.position + static_cast<std::int64_t>(tokens.size());
+  const auto total = state_->position() + static_cast<std::int64_t>(tokens.size());
   if (total > max_positions_) {
     throw SessionError("prompt of " + std::to_string(tokens.size()) + " tokens does not fit: " +
-                       std::to_string(state_.position) + " already in context, maximum " +
+                       std::to_string(state_->position()) + " already in context, maximum " +
                        std::to_string(max_positions_) + " tokens");
   }
 }
@@ -31,7 +41,7 @@ void Session::check_tokens(std::span<const int> tokens) const {
 std::vector<float> Session::run(std::span<const int> tokens, const ForwardOptions& options) {
   check_tokens(tokens);
   try {
-    return backend_.forward(tokens, state_, options);
+    return backend_.forward(tokens, *state_, options);
   } catch (...) {
     broken_ = true;
     throw;
@@ -50,16 +60,21 @@ std::vector<float> Session::decode(int token) {
 
 void Session::snapshot(const std::filesystem::path& path) const {
   if (broken_) throw SessionError("cannot save an incomplete state (an earlier call failed)");
-  state_.save(path, fingerprint_);
+  backend_.to_host(*state_).save(path, fingerprint_);
 }
 
 void Session::restore(const std::filesystem::path& path) {
-  state_ = InferenceState::load(path, fingerprint_, backend_.config());
+  InferenceState host = InferenceState::load(path, fingerprint_, backend_.config());
+  if (host.position > max_positions_) {
+    throw SessionError(path.string() + ": the saved state holds " + std::to_string(host.position) +
+                       " tokens, more than this session's maximum of " + std::to_string(max_positions_));
+  }
+  backend_.from_host(host, *state_);
   broken_ = false;
 }
 
 void Session::reset() {
-  state_ = InferenceState::empty_for(backend_.config());
+  state_ = backend_.new_state(max_positions_);
   broken_ = false;
 }
 

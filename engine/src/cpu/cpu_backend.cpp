@@ -18,6 +18,14 @@
 namespace hd::cpu {
 namespace {
 
+// The CPU keeps the host form itself.
+struct CpuState final : BackendState {
+  explicit CpuState(InferenceState s) : host(std::move(s)) {}
+  std::int64_t position() const override { return host.position; }
+  std::uint64_t bytes() const override { return host.bytes(); }
+  InferenceState host;
+};
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const Checkpoint& ck, const CpuBackendOptions& options)
@@ -31,8 +39,19 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
   const ModelConfig& config() const override { return config_; }
 
-  std::vector<float> forward(std::span<const int> tokens, InferenceState& state,
+  std::unique_ptr<BackendState> new_state(std::int64_t) const override {
+    return std::make_unique<CpuState>(InferenceState::empty_for(config_));
+  }
+  InferenceState to_host(const BackendState& state) const override {
+    return dynamic_cast<const CpuState&>(state).host;
+  }
+  void from_host(const InferenceState& host, BackendState& state) const override {
+    dynamic_cast<CpuState&>(state).host = host;
+  }
+
+  std::vector<float> forward(std::span<const int> tokens, BackendState& backend_state,
                              const ForwardOptions& options) const override {
+    InferenceState& state = dynamic_cast<CpuState&>(backend_state).host;
     const int rows = static_cast<int>(tokens.size());
     const int d = config_.hidden_size;
     std::vector<float> x(static_cast<std::size_t>(rows) * d), normed(x.size()), delta(x.size());

@@ -23,16 +23,29 @@ struct ForwardOptions {
   LongConvMethod long_conv = LongConvMethod::fft;
 };
 
+// A session's state as a backend keeps it (host memory for the CPU, device memory for CUDA).
+class BackendState {
+ public:
+  virtual ~BackendState() = default;
+  virtual std::int64_t position() const = 0;
+  virtual std::uint64_t bytes() const = 0;  // cache and state memory held
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual const ModelConfig& config() const = 0;
+  // An empty state with room for `max_positions` tokens (the backend may reserve it up front).
+  virtual std::unique_ptr<BackendState> new_state(std::int64_t max_positions) const = 0;
   // Runs `tokens`, continuing from `state` (position, caches), and advances `state`.
   // Returns logits: [vocab] for the last position, or [tokens.size(), vocab] with all_logits.
   // Token ids must be valid; callers (Session) check them.
-  virtual std::vector<float> forward(std::span<const int> tokens, InferenceState& state,
+  virtual std::vector<float> forward(std::span<const int> tokens, BackendState& state,
                                      const ForwardOptions& options) const = 0;
+  // Moving a state to and from the host form, for snapshots and for comparing backends.
+  virtual InferenceState to_host(const BackendState& state) const = 0;
+  virtual void from_host(const InferenceState& host, BackendState& state) const = 0;
 };
 
 struct CpuBackendOptions {

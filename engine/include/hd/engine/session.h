@@ -38,10 +38,14 @@ class Session {
   void restore(const std::filesystem::path& path);
   void reset();
 
-  std::int64_t position() const { return state_.position; }
+  std::int64_t position() const { return state_->position(); }
   std::int64_t max_positions() const { return max_positions_; }
-  const InferenceState& state() const { return state_; }
+  // The state in host form (copied from the backend's memory).
+  InferenceState host_state() const { return backend_.to_host(*state_); }
   const Backend& backend() const { return backend_; }
+
+  Session(const Session& other);  // an independent copy of the state, e.g. to branch a conversation
+  Session& operator=(const Session&) = delete;
 
  private:
   void check_tokens(std::span<const int> tokens) const;
@@ -51,7 +55,7 @@ class Session {
   std::uint64_t fingerprint_;
   SessionOptions options_;
   std::int64_t max_positions_;
-  InferenceState state_;
+  std::unique_ptr<BackendState> state_;
   bool broken_ = false;  // a forward pass failed midway: the state is partial
 };
 
