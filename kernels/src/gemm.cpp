@@ -9,17 +9,21 @@ namespace hd {
 
 void linear_bf16(cublasHandle_t handle, const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows,
                  int in, int out) {
+  linear(handle, x, w, y, CUDA_R_16BF, CUDA_R_16BF, rows, in, out);
+}
+
+void linear(cublasHandle_t handle, const void* x, const void* w, void* y, cudaDataType in_type, cudaDataType out_type,
+            int rows, int in, int out) {
   if (rows < 0 || in <= 0 || out <= 0) {
-    throw std::invalid_argument("linear_bf16: bad shape rows=" + std::to_string(rows) + " in=" + std::to_string(in) +
+    throw std::invalid_argument("linear: bad shape rows=" + std::to_string(rows) + " in=" + std::to_string(in) +
                                 " out=" + std::to_string(out));
   }
   if (rows == 0) return;
   // cuBLAS is column-major: the row-major y[rows,out] is y^T[out,rows] in column-major,
   // and y^T = w * x^T, where row-major w[out,in] read column-major is w^T (so op T).
   const float alpha = 1.f, beta = 0.f;
-  HD_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &alpha, w, CUDA_R_16BF, in, x,
-                               CUDA_R_16BF, in, &beta, y, CUDA_R_16BF, out, CUBLAS_COMPUTE_32F,
-                               CUBLAS_GEMM_DEFAULT));
+  HD_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &alpha, w, in_type, in, x, in_type,
+                               in, &beta, y, out_type, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace hd

@@ -3,26 +3,22 @@
 
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/rms_norm.h"
+#include "numeric.cuh"
 
 namespace hd {
 namespace {
 
 constexpr int kThreads = 256;
 
-__device__ inline float to_float(float v) { return v; }
-__device__ inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> __device__ inline T from_float(float v);
-template <> __device__ inline float from_float<float>(float v) { return v; }
-template <> __device__ inline __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
 
 // One block per row: a strided pass for the sum of squares, a block reduction, a second pass to scale.
-template <typename T>
-__global__ void rms_norm_kernel(RmsNormParams<T> p) {
-  const T* x = p.x + static_cast<size_t>(blockIdx.x) * p.dim;
-  T* out = p.out + static_cast<size_t>(blockIdx.x) * p.dim;
+template <typename In, typename T>
+__global__ void rms_norm_kernel(const In* x_all, const T* scale, T* out_all, int dim, float eps) {
+  const In* x = x_all + static_cast<size_t>(blockIdx.x) * dim;
+  T* out = out_all + static_cast<size_t>(blockIdx.x) * dim;
   float sum = 0.f;
-  for (int i = threadIdx.x; i < p.dim; i += blockDim.x) {
-    float v = to_float(x[i]);
+  for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    float v = to_f32(x[i]);
     sum += v * v;
   }
   for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
@@ -33,11 +29,11 @@ __global__ void rms_norm_kernel(RmsNormParams<T> p) {
   if (threadIdx.x == 0) {
     float total = 0.f;
     for (int w = 0; w < kThreads / 32; ++w) total += warp_sums[w];
-    inv_rms = rsqrtf(total / static_cast<float>(p.dim) + p.eps);
+    inv_rms = rsqrtf(total / static_cast<float>(dim) + eps);
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < p.dim; i += blockDim.x) {
-    out[i] = from_float<T>(to_float(x[i]) * inv_rms * to_float(p.scale[i]));
+  for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    out[i] = from_f32<T>(to_f32(x[i]) * inv_rms * to_f32(scale[i]));
   }
 }
 
@@ -50,11 +46,21 @@ void rms_norm(const RmsNormParams<T>& p, cudaStream_t stream) {
                                 ", dim=" + std::to_string(p.dim) + ")");
   }
   if (p.rows == 0) return;
-  rms_norm_kernel<T><<<p.rows, kThreads, 0, stream>>>(p);
+  rms_norm_kernel<T, T><<<p.rows, kThreads, 0, stream>>>(p.x, p.scale, p.out, p.dim, p.eps);
+  HD_CHECK_LAUNCH();
+}
+
+template <typename T>
+void rms_norm_from_float(const float* x, const T* scale, T* out, int rows, int dim, float eps, cudaStream_t stream) {
+  if (rows == 0) return;
+  rms_norm_kernel<float, T><<<rows, kThreads, 0, stream>>>(x, scale, out, dim, eps);
   HD_CHECK_LAUNCH();
 }
 
 template void rms_norm<float>(const RmsNormParams<float>&, cudaStream_t);
 template void rms_norm<__nv_bfloat16>(const RmsNormParams<__nv_bfloat16>&, cudaStream_t);
+template void rms_norm_from_float<float>(const float*, const float*, float*, int, int, float, cudaStream_t);
+template void rms_norm_from_float<__nv_bfloat16>(const float*, const __nv_bfloat16*, __nv_bfloat16*, int, int, float,
+                                                 cudaStream_t);
 
 }  // namespace hd

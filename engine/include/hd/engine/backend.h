@@ -55,4 +55,14 @@ struct CpuBackendOptions {
 // The CPU reference backend: weights converted to float32 once, BLAS for matrix products.
 std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const CpuBackendOptions& options = {});
 
+struct CudaBackendOptions {
+  int device = 0;
+  bool float32 = false;     // weights and activations in float32 (tests); default bf16 with float32 accumulation
+  int max_chunk = 8192;     // prompt tokens per pass: working buffers are sized to this, not to the prompt
+};
+
+// The CUDA backend (kernels/ + cuBLAS). Throws when this build has no CUDA, when no device is
+// usable, or when the weights do not fit (an out-of-memory hd::CudaError).
+std::unique_ptr<Backend> make_cuda_backend(const Checkpoint& checkpoint, const CudaBackendOptions& options = {});
+
 }  // namespace hd

@@ -10,4 +10,9 @@ namespace hd {
 void linear_bf16(cublasHandle_t handle, const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int rows,
                  int in, int out);
 
+// The same for any storage types cuBLAS pairs: x and w of `in_type` (CUDA_R_16BF or
+// CUDA_R_32F), y of `out_type`; float32 accumulation, never TF32.
+void linear(cublasHandle_t handle, const void* x, const void* w, void* y, cudaDataType in_type, cudaDataType out_type,
+            int rows, int in, int out);
+
 }  // namespace hd

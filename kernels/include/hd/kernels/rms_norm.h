@@ -21,4 +21,8 @@ struct RmsNormParams {
 template <typename T>
 void rms_norm(const RmsNormParams<T>& p, cudaStream_t stream);
 
+// The same from the float32 residual stream x [rows, dim] into T (the next GEMM's input).
+template <typename T>
+void rms_norm_from_float(const float* x, const T* scale, T* out, int rows, int dim, float eps, cudaStream_t stream);
+
 }  // namespace hd

@@ -1,0 +1,306 @@
+// The CUDA backend: the same per-layer loop as the CPU reference, on kernels/ and cuBLAS.
+// Activations feeding GEMMs are T (bf16, or float32 for tests); the residual stream and the
+// Hyena states are float32. Prompts are processed in chunks of at most max_chunk tokens, so
+// working memory is sized to the chunk; the KV cache is reserved up front for the session.
+#include <cuda_bf16.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "bf16_host.h"
+#include "cuda_weights.h"
+#include "hd/engine/backend.h"
+#include "hd/kernels/attention.h"
+#include "hd/kernels/elementwise.h"
+#include "hd/kernels/gemm.h"
+#include "hd/kernels/hyena_fir.h"
+#include "hd/kernels/modal_scan.h"
+#include "hd/kernels/rms_norm.h"
+#include "hd/kernels/rotary.h"
+#include "hd/kernels/device.h"
+
+namespace hd::cuda {
+namespace {
+
+template <typename T>
+constexpr cudaDataType kCudaType = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_16BF;
+
+template <typename T>
+struct BlockState {
+  DeviceBuffer<T> k, v;         // attention: [capacity, kv_width]
+  DeviceBuffer<float> fir;      // Hyena: [taps-1, 3D]
+  DeviceBuffer<float2> iir;     // Hyena: [D, S]
+};
+
+template <typename T>
+struct CudaState final : BackendState {
+  std::int64_t pos = 0, capacity = 0;
+  std::vector<BlockState<T>> blocks;
+  std::int64_t position() const override { return pos; }
+  std::uint64_t bytes() const override {
+    std::uint64_t n = 0;
+    for (const auto& b : blocks) n += b.k.bytes() + b.v.bytes() + b.fir.bytes() + b.iir.bytes();
+    return n;
+  }
+};
+
+// Buffers for one chunk of up to `rows` tokens.
+template <typename T>
+struct Workspace {
+  int rows = 0;
+  DeviceBuffer<int> tokens;
+  DeviceBuffer<float> x, u, fir_scratch, logits;
+  DeviceBuffer<T> normed, qkv, q, mixed, delta, z, x2, y, ab, gated;
+  DeviceBuffer<float2> scan_scratch;
+
+  Workspace(const ModelConfig& c, int chunk) : rows(chunk) {
+    const std::size_t r = chunk, d = c.hidden_size, kv = static_cast<std::size_t>(c.num_kv_heads) * c.head_dim();
+    tokens = DeviceBuffer<int>(r);
+    x = DeviceBuffer<float>(r * d);
+    u = DeviceBuffer<float>(r * d);
+    fir_scratch = DeviceBuffer<float>(static_cast<std::size_t>(c.short_filter_length - 1) * 3 * d);
+    logits = DeviceBuffer<float>(r * c.vocab_size);
+    normed = DeviceBuffer<T>(r * d);
+    qkv = DeviceBuffer<T>(r * (d + 2 * kv));
+    q = DeviceBuffer<T>(r * d);
+    mixed = DeviceBuffer<T>(r * d);
+    delta = DeviceBuffer<T>(r * d);
+    z = DeviceBuffer<T>(r * 3 * d);
+    x2 = DeviceBuffer<T>(r * d);
+    y = DeviceBuffer<T>(r * d);
+    ab = DeviceBuffer<T>(r * 2 * c.inner_mlp_size);
+    gated = DeviceBuffer<T>(r * c.inner_mlp_size);
+    scan_scratch = DeviceBuffer<float2>(modal_scan_scratch_elements(chunk, c.hidden_size, c.state_size));
+  }
+};
+
+template <typename T>
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const Checkpoint& ck, const CudaBackendOptions& options)
+      : config_(ck.config()), options_(options), ctx_(options.device) {
+    if (config_.state_size > kMaxStateSize) {
+      throw std::invalid_argument("CUDA backend: state_size " + std::to_string(config_.state_size) + " > " +
+                                  std::to_string(kMaxStateSize));
+    }
+    if (options.max_chunk <= 0) throw std::invalid_argument("CUDA backend: max_chunk must be positive");
+    weights_ = DeviceWeights<T>::upload(ck, ctx_.stream());
+    work_ = std::make_unique<Workspace<T>>(config_, options.max_chunk);
+  }
+
+  std::string name() const override { return std::is_same_v<T, float> ? "cuda-f32" : "cuda-bf16"; }
+  const ModelConfig& config() const override { return config_; }
+
+  std::unique_ptr<BackendState> new_state(std::int64_t max_positions) const override {
+    auto s = std::make_unique<CudaState<T>>();
+    s->capacity = max_positions;
+    const int d = config_.hidden_size, kv = config_.num_kv_heads * config_.head_dim();
+    s->blocks.resize(config_.num_layers);
+    for (int i = 0; i < config_.num_layers; ++i) {
+      BlockState<T>& b = s->blocks[i];
+      if (config_.blocks[i] == BlockKind::attention) {
+        b.k = DeviceBuffer<T>(static_cast<std::size_t>(max_positions) * kv);
+        b.v = DeviceBuffer<T>(static_cast<std::size_t>(max_positions) * kv);
+      } else {
+        b.fir = DeviceBuffer<float>(static_cast<std::size_t>(config_.short_filter_length - 1) * 3 * d);
+        b.iir = DeviceBuffer<float2>(static_cast<std::size_t>(d) * config_.state_size);
+        HD_CUDA_CHECK(cudaMemsetAsync(b.fir.data(), 0, b.fir.bytes(), ctx_.stream()));
+        HD_CUDA_CHECK(cudaMemsetAsync(b.iir.data(), 0, b.iir.bytes(), ctx_.stream()));
+      }
+    }
+    ctx_.synchronize();
+    return s;
+  }
+
+  InferenceState to_host(const BackendState& state) const override {
+    const auto& s = dynamic_cast<const CudaState<T>&>(state);
+    InferenceState h = InferenceState::empty_for(config_);
+    h.position = s.pos;
+    for (int i = 0; i < config_.num_layers; ++i) {
+      const BlockState<T>& b = s.blocks[i];
+      if (config_.blocks[i] == BlockKind::attention) {
+        const std::size_t n = static_cast<std::size_t>(s.pos) * h.attention[i].kv_width;
+        for (auto [src, dst] : {std::pair{&b.k, &h.attention[i].k}, std::pair{&b.v, &h.attention[i].v}}) {
+          std::vector<T> raw(n);
+          if (n) HD_CUDA_CHECK(cudaMemcpy(raw.data(), src->data(), n * sizeof(T), cudaMemcpyDeviceToHost));
+          dst->resize(n);
+          for (std::size_t k = 0; k < n; ++k) (*dst)[k] = host_to_float(raw[k]);
+        }
+      } else {
+        h.hyena[i].fir = b.fir.download(ctx_.stream());
+        std::vector<float2> iir = b.iir.download(ctx_.stream());
+        for (std::size_t k = 0; k < iir.size(); ++k) h.hyena[i].iir[k] = {iir[k].x, iir[k].y};
+      }
+    }
+    return h;
+  }
+
+  void from_host(const InferenceState& h, BackendState& state) const override {
+    auto& s = dynamic_cast<CudaState<T>&>(state);
+    if (h.position > s.capacity) {
+      throw std::invalid_argument("state of " + std::to_string(h.position) + " tokens exceeds the session's room for " +
+                                  std::to_string(s.capacity));
+    }
+    for (int i = 0; i < config_.num_layers; ++i) {
+      BlockState<T>& b = s.blocks[i];
+      if (config_.blocks[i] == BlockKind::attention) {
+        for (auto [src, dst] : {std::pair{&h.attention[i].k, &b.k}, std::pair{&h.attention[i].v, &b.v}}) {
+          std::vector<T> raw(src->size());
+          for (std::size_t k = 0; k < raw.size(); ++k) raw[k] = host_from_float<T>((*src)[k]);
+          if (!raw.empty()) HD_CUDA_CHECK(cudaMemcpy(dst->data(), raw.data(), raw.size() * sizeof(T), cudaMemcpyHostToDevice));
+        }
+      } else {
+        b.fir.upload(h.hyena[i].fir, ctx_.stream());
+        std::vector<float2> iir(h.hyena[i].iir.size());
+        for (std::size_t k = 0; k < iir.size(); ++k) iir[k] = {h.hyena[i].iir[k].real(), h.hyena[i].iir[k].imag()};
+        b.iir.upload(iir, ctx_.stream());
+        ctx_.synchronize();
+      }
+    }
+    s.pos = h.position;
+  }
+
+  std::vector<float> forward(std::span<const int> tokens, BackendState& state,
+                             const ForwardOptions& options) const override {
+    std::lock_guard<std::mutex> lock(mutex_);  // one pass at a time over the shared workspace
+    auto& s = dynamic_cast<CudaState<T>&>(state);
+    if (s.pos + static_cast<std::int64_t>(tokens.size()) > s.capacity) {
+      throw std::invalid_argument("CUDA backend: the session has room for " + std::to_string(s.capacity) + " tokens");
+    }
+    std::vector<float> logits;
+    const std::size_t chunk = static_cast<std::size_t>(work_->rows);
+    for (std::size_t start = 0; start < tokens.size(); start += chunk) {
+      const int rows = static_cast<int>(std::min(chunk, tokens.size() - start));
+      const bool last = start + rows == tokens.size();
+      run_chunk(tokens.subspan(start, rows), s, options.all_logits || last, options.all_logits, logits);
+    }
+    return logits;
+  }
+
+ private:
+  void gemm(const T* x, const DeviceLinear<T>& l, T* y, int rows) const {
+    linear(ctx_.cublas(), x, l.weight.data(), y, kCudaType<T>, kCudaType<T>, rows, l.in, l.out);
+    if (l.bias.size()) bias_add<T>(y, l.bias.data(), rows, l.out, ctx_.stream());
+  }
+
+  void run_chunk(std::span<const int> tokens, CudaState<T>& s, bool want_logits, bool all_rows,
+                 std::vector<float>& logits) const {
+    Workspace<T>& w = *work_;
+    cudaStream_t st = ctx_.stream();
+    const int rows = static_cast<int>(tokens.size()), d = config_.hidden_size;
+    const float eps = static_cast<float>(config_.eps);
+    HD_CUDA_CHECK(cudaMemcpyAsync(w.tokens.data(), tokens.data(), rows * sizeof(int), cudaMemcpyHostToDevice, st));
+    embedding_gather<T>(w.tokens.data(), weights_.embedding.data(), w.x.data(), rows, d, st);
+
+    for (int i = 0; i < config_.num_layers; ++i) {
+      const DeviceBlock<T>& b = weights_.blocks[i];
+      BlockState<T>& bs = s.blocks[i];
+      rms_norm_from_float<T>(w.x.data(), b.pre_norm.data(), w.normed.data(), rows, d, eps, st);
+      if (b.kind == BlockKind::attention) {
+        gemm(w.normed.data(), b.wqkv, w.qkv.data(), rows);
+        RotaryCacheParams<T> rp;
+        rp.qkv = w.qkv.data();
+        rp.q_out = w.q.data();
+        rp.k_cache = bs.k.data();
+        rp.v_cache = bs.v.data();
+        rp.rows = rows;
+        rp.heads = config_.num_attention_heads;
+        rp.kv_heads = config_.num_kv_heads;
+        rp.head_dim = config_.head_dim();
+        rp.first_position = s.pos;
+        rp.base = static_cast<float>(config_.rotary_emb_base);
+        rp.scaling = config_.rotary_scaling_factor;
+        rotary_qkv_to_cache<T>(rp, st);
+        AttentionParams<T> ap;
+        ap.q = w.q.data();
+        ap.k_cache = bs.k.data();
+        ap.v_cache = bs.v.data();
+        ap.out = w.mixed.data();
+        ap.rows = rows;
+        ap.heads = rp.heads;
+        ap.kv_heads = rp.kv_heads;
+        ap.head_dim = rp.head_dim;
+        ap.first_position = s.pos;
+        causal_attention<T>(ap, st);
+        gemm(w.mixed.data(), b.out_proj, w.delta.data(), rows);
+      } else {
+        gemm(w.normed.data(), b.projections, w.z.data(), rows);
+        FirSplitParams<T> fp;
+        fp.z = w.z.data();
+        fp.history = bs.fir.data();
+        fp.weight = b.fir_weight.data();
+        fp.bias = b.fir_bias.size() ? b.fir_bias.data() : nullptr;
+        fp.x2 = w.x2.data();
+        fp.u = w.u.data();
+        fp.rows = rows;
+        fp.dim = d;
+        fp.taps = config_.short_filter_length;
+        fp.heads = config_.num_attention_heads;
+        fp.head_dim = config_.head_dim();
+        fp.column_split = config_.column_split_hyena;
+        short_fir_split<T>(fp, st);
+        short_fir_advance_history<T>(w.z.data(), bs.fir.data(), w.fir_scratch.data(), rows, 3 * d,
+                                     config_.short_filter_length, st);
+        ModalScanParams<T> sp;
+        sp.u = w.u.data();
+        sp.x2 = w.x2.data();
+        sp.poles = b.poles.data();
+        sp.residues = b.residues.data();
+        sp.skip = b.skip.data();
+        sp.state = bs.iir.data();
+        sp.scratch = w.scan_scratch.data();
+        sp.y = w.y.data();
+        sp.rows = rows;
+        sp.dim = d;
+        sp.state_size = config_.state_size;
+        modal_scan<T>(sp, st);
+        gemm(w.y.data(), b.out_dense, w.delta.data(), rows);
+      }
+      residual_add<T>(w.x.data(), w.delta.data(), nullptr, rows, d, st);
+      rms_norm_from_float<T>(w.x.data(), b.post_norm.data(), w.normed.data(), rows, d, eps, st);
+      gemm(w.normed.data(), b.mlp_in, w.ab.data(), rows);
+      gated_activation<T>(w.ab.data(), w.gated.data(), rows, config_.inner_mlp_size,
+                          config_.mlp_activation == MlpActivation::silu ? GateActivation::silu : GateActivation::gelu,
+                          st);
+      gemm(w.gated.data(), b.mlp_out, w.delta.data(), rows);
+      residual_add<T>(w.x.data(), w.delta.data(), nullptr, rows, d, st);
+    }
+    s.pos += rows;
+    if (!want_logits) return;
+
+    const int first = all_rows ? 0 : rows - 1, out_rows = rows - first;
+    const float* x = w.x.data() + static_cast<std::size_t>(first) * d;
+    if (config_.final_norm) {
+      rms_norm_from_float<T>(x, weights_.final_norm.data(), w.normed.data(), out_rows, d, eps, st);
+    } else {
+      convert<float, T>(x, w.normed.data(), static_cast<long long>(out_rows) * d, st);
+    }
+    linear(ctx_.cublas(), w.normed.data(), weights_.output_embedding().data(), w.logits.data(), kCudaType<T>,
+           CUDA_R_32F, out_rows, d, config_.vocab_size);
+    const std::size_t n = static_cast<std::size_t>(out_rows) * config_.vocab_size, at = logits.size();
+    logits.resize(at + n);
+    HD_CUDA_CHECK(cudaMemcpyAsync(logits.data() + at, w.logits.data(), n * sizeof(float), cudaMemcpyDeviceToHost, st));
+    ctx_.synchronize();
+  }
+
+  ModelConfig config_;
+  CudaBackendOptions options_;
+  CudaContext ctx_;
+  DeviceWeights<T> weights_;
+  std::unique_ptr<Workspace<T>> work_;
+  mutable std::mutex mutex_;
+};
+
+}  // namespace
+}  // namespace hd::cuda
+
+namespace hd {
+
+std::unique_ptr<Backend> make_cuda_backend(const Checkpoint& checkpoint, const CudaBackendOptions& options) {
+  DeviceInfo device = query_device(options.device);
+  if (!device.available) throw CudaError("no usable CUDA device: " + device.reason, false);
+  if (options.float32) return std::make_unique<cuda::CudaBackend<float>>(checkpoint, options);
+  return std::make_unique<cuda::CudaBackend<__nv_bfloat16>>(checkpoint, options);
+}
+
+}  // namespace hd

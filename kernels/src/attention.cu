@@ -1,0 +1,93 @@
+// Causal GQA attention, one warp per (query row, head), keys in tiles of 32 with an online
+// softmax (one max/sum exchange per tile). Simple and exact in float32; the tensor-core
+// kernel for long prompts is separate work (see docs in the README's engine section).
+#include <stdexcept>
+#include <string>
+
+#include "hd/kernels/attention.h"
+#include "hd/kernels/cuda_check.h"
+#include "numeric.cuh"
+
+namespace hd {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kMaxDimsPerLane = 8;  // head_dim <= 256
+
+template <typename T>
+__global__ void attention_kernel(AttentionParams<T> p) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const long long item = static_cast<long long>(blockIdx.x) * kWarps + warp;
+  if (item >= static_cast<long long>(p.rows) * p.heads) return;
+  const int h = static_cast<int>(item % p.heads), r = static_cast<int>(item / p.heads);
+  const int kvh = h / (p.heads / p.kv_heads), d = p.head_dim;
+  const int q_width = p.heads * d, kv_width = p.kv_heads * d;
+  const float scale = rsqrtf(static_cast<float>(d));
+
+  __shared__ float q_shared[kWarps][256];
+  const T* q = p.q + static_cast<long long>(r) * q_width + h * d;
+  for (int i = lane; i < d; i += 32) q_shared[warp][i] = to_f32(q[i]) * scale;
+  __syncwarp();
+
+  float acc[kMaxDimsPerLane];
+  for (int k = 0; k < kMaxDimsPerLane; ++k) acc[k] = 0.f;
+  float running_max = -INFINITY, running_sum = 0.f;
+  const long long visible = p.first_position + r + 1;
+  const T* kbase = p.k_cache + kvh * d;
+  const T* vbase = p.v_cache + kvh * d;
+
+  for (long long tile = 0; tile < visible; tile += 32) {
+    const long long key = tile + lane;
+    float score = -INFINITY;
+    if (key < visible) {
+      const T* k = kbase + key * kv_width;
+      float dot = 0.f;
+      for (int i = 0; i < d; ++i) dot += q_shared[warp][i] * to_f32(k[i]);
+      score = dot;
+    }
+    float tile_max = score;
+    for (int o = 16; o > 0; o /= 2) tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, o));
+    const float new_max = fmaxf(running_max, tile_max);
+    const float correction = __expf(running_max - new_max);  // 0 on the first tile
+    const float weight = key < visible ? __expf(score - new_max) : 0.f;
+    float tile_sum = weight;
+    for (int o = 16; o > 0; o /= 2) tile_sum += __shfl_xor_sync(0xffffffffu, tile_sum, o);
+    running_sum = running_sum * correction + tile_sum;
+    running_max = new_max;
+    for (int k = 0; k < kMaxDimsPerLane; ++k) acc[k] *= correction;
+    const int in_tile = static_cast<int>(min(32LL, visible - tile));
+    for (int j = 0; j < in_tile; ++j) {
+      const float w = __shfl_sync(0xffffffffu, weight, j);
+      const T* v = vbase + (tile + j) * kv_width;
+      for (int k = 0; k < kMaxDimsPerLane; ++k) {
+        const int i = lane + 32 * k;
+        if (i < d) acc[k] += w * to_f32(v[i]);
+      }
+    }
+  }
+  T* out = p.out + static_cast<long long>(r) * q_width + h * d;
+  const float inv = 1.f / running_sum;
+  for (int k = 0; k < kMaxDimsPerLane; ++k) {
+    const int i = lane + 32 * k;
+    if (i < d) out[i] = from_f32<T>(acc[k] * inv);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
+  if (p.head_dim <= 0 || p.head_dim > 256 || p.kv_heads <= 0 || p.heads % p.kv_heads != 0) {
+    throw std::invalid_argument("causal_attention: unsupported shape (head_dim " + std::to_string(p.head_dim) +
+                                ", heads " + std::to_string(p.heads) + ", kv_heads " + std::to_string(p.kv_heads) + ")");
+  }
+  const long long items = static_cast<long long>(p.rows) * p.heads;
+  if (items == 0) return;
+  attention_kernel<T><<<static_cast<unsigned>((items + kWarps - 1) / kWarps), kWarps * 32, 0, stream>>>(p);
+  HD_CHECK_LAUNCH();
+}
+
+template void causal_attention<float>(const AttentionParams<float>&, cudaStream_t);
+template void causal_attention<__nv_bfloat16>(const AttentionParams<__nv_bfloat16>&, cudaStream_t);
+
+}  // namespace hd

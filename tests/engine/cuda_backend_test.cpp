@@ -1,0 +1,135 @@
+// The CUDA backend against the CPU reference on the tiny fixture models (label gpu: these
+// suites start with "Cuda" and skip without a device).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "hd/engine/backend.h"
+#include "hd/engine/checkpoint.h"
+#include "hd/engine/session.h"
+#include "hd/kernels/cuda_check.h"
+#include "support/temp_dir.h"
+
+namespace hd {
+namespace {
+
+const std::filesystem::path kFixtures = std::filesystem::path(HD_SOURCE_DIR) / "tests/engine/fixtures";
+
+double rel_error(std::span<const float> got, std::span<const float> want) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    num += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
+    den += static_cast<double>(want[i]) * want[i];
+  }
+  return std::sqrt(num / den);
+}
+
+std::vector<int> random_tokens(int n, int vocab, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> d(0, vocab - 1);
+  std::vector<int> t(n);
+  for (auto& x : t) x = d(gen);
+  return t;
+}
+
+int argmax(const std::vector<float>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+class CudaBackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    HD_REQUIRE_CUDA_DEVICE();
+    checkpoint_ = Checkpoint::open(kFixtures / GetParam() / "model");
+    cpu_ = make_cpu_backend(*checkpoint_);
+    vocab_ = checkpoint_->config().vocab_size;
+  }
+  std::unique_ptr<Backend> cuda(bool float32, int max_chunk = 4096) {
+    return make_cuda_backend(*checkpoint_, {.float32 = float32, .max_chunk = max_chunk});
+  }
+  std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<Backend> cpu_;
+  int vocab_ = 0;
+};
+
+TEST_P(CudaBackendTest, Float32GivesTheSameGreedyTokensAsCpuOver32Steps) {
+  auto gpu = cuda(true);
+  auto prompt = random_tokens(256, vocab_, 1);
+  Session a(*cpu_, checkpoint_->fingerprint()), b(*gpu, checkpoint_->fingerprint());
+  std::vector<float> la = a.prefill(prompt), lb = b.prefill(prompt);
+  double worst = rel_error(lb, la);
+  for (int step = 0; step < 32; ++step) {
+    const int ta = argmax(la), tb = argmax(lb);
+    ASSERT_EQ(ta, tb) << "step " << step;
+    la = a.decode(ta);
+    lb = b.decode(tb);
+    worst = std::max(worst, rel_error(lb, la));
+  }
+  std::printf("cuda f32 vs cpu (%s): worst logits rel err %.2e over prefill + 32 steps\n", GetParam().c_str(), worst);
+  EXPECT_LE(worst, 1e-4);
+}
+
+TEST_P(CudaBackendTest, Bf16LogitsWithinOnePercentOfCpu) {
+  auto gpu = cuda(false);
+  auto prompt = random_tokens(300, vocab_, 2);
+  Session a(*cpu_, checkpoint_->fingerprint()), b(*gpu, checkpoint_->fingerprint());
+  const double err = rel_error(b.prefill(prompt, true), a.prefill(prompt, true));
+  std::printf("cuda bf16 vs cpu (%s): all-position logits rel err %.2e\n", GetParam().c_str(), err);
+  EXPECT_LE(err, 1e-2);
+}
+
+TEST_P(CudaBackendTest, ChunkedPrefillEqualsOnePassAndStatesMatchCpu) {
+  auto small = cuda(true, 100), large = cuda(true, 4096);
+  auto prompt = random_tokens(1000, vocab_, 3);
+  Session a(*small, checkpoint_->fingerprint()), b(*large, checkpoint_->fingerprint()), c(*cpu_, checkpoint_->fingerprint());
+  EXPECT_LE(rel_error(a.prefill(prompt), b.prefill(prompt)), 1e-5);
+  c.prefill(prompt);
+  const InferenceState ha = a.host_state(), hc = c.host_state();
+  for (std::size_t i = 0; i < ha.kinds.size(); ++i) {
+    if (ha.kinds[i] == BlockKind::attention) {
+      EXPECT_LE(rel_error(ha.attention[i].k, hc.attention[i].k), 1e-5) << "block " << i;
+      EXPECT_LE(rel_error(ha.attention[i].v, hc.attention[i].v), 1e-5) << "block " << i;
+    } else {
+      EXPECT_LE(rel_error(ha.hyena[i].fir, hc.hyena[i].fir), 1e-5) << "block " << i;
+      std::vector<float> ia, ic;
+      for (auto z : ha.hyena[i].iir) ia.insert(ia.end(), {z.real(), z.imag()});
+      for (auto z : hc.hyena[i].iir) ic.insert(ic.end(), {z.real(), z.imag()});
+      EXPECT_LE(rel_error(ia, ic), 1e-5) << "block " << i;
+    }
+  }
+}
+
+TEST_P(CudaBackendTest, SnapshotOnDiskRestoresExactly) {
+  auto gpu = cuda(false);
+  test::TempDir dir;
+  auto prompt = random_tokens(200, vocab_, 4);
+  Session s(*gpu, checkpoint_->fingerprint());
+  s.prefill(prompt);
+  s.snapshot(dir / "gpu.hds");
+  std::vector<std::vector<float>> direct;
+  for (int t : {3, 5, 8}) direct.push_back(s.decode(t));
+  Session r(*gpu, checkpoint_->fingerprint());
+  r.restore(dir / "gpu.hds");
+  int k = 0;
+  for (int t : {3, 5, 8}) EXPECT_EQ(r.decode(t), direct[k++]);
+}
+
+TEST_P(CudaBackendTest, OutOfMemoryIsAnErrorNotACrash) {
+  auto gpu = cuda(false);
+  try {
+    Session huge(*gpu, checkpoint_->fingerprint(), {.max_positions = 1ll << 40});
+    FAIL() << "reserving a KV cache for 2^40 tokens must fail";
+  } catch (const CudaError& e) {
+    EXPECT_TRUE(e.out_of_memory()) << e.what();
+    EXPECT_NE(std::string(e.what()).find("out of memory"), std::string::npos) << e.what();
+  }
+  // The backend still works afterwards.
+  Session ok(*gpu, checkpoint_->fingerprint());
+  EXPECT_NO_THROW(ok.prefill(random_tokens(10, vocab_, 5)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaBackendTest, ::testing::Values("tiny", "tiny-mix"),
+                         [](const auto& p) { return p.param == "tiny" ? "tiny" : "tiny_mix"; });
+
+}  // namespace
+}  // namespace hd
