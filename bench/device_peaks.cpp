@@ -17,9 +17,7 @@
 #include "hd/kernels/device.h"
 
 #if HD_HAVE_CUDA
-#include <cuda_bf16.h>
-
-#include "hd/kernels/cuda_context.h"
+#include "gpu_peaks.h"
 #endif
 
 namespace {
@@ -70,57 +68,11 @@ void cpu_peaks(hd::bench::BenchReport& report, int n, int copy_mib, int reps) {
 #if HD_HAVE_CUDA
 void gpu_peaks(hd::bench::BenchReport& report, int n, int copy_mib, int reps) {
   hd::CudaContext ctx;
-  std::mt19937 gen(2);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<__nv_bfloat16> host(static_cast<size_t>(n) * n);
-  for (auto& v : host) v = __float2bfloat16(u(gen));  // random data: zeros run faster than real data
-  hd::DeviceBuffer<__nv_bfloat16> a(host.size()), b(host.size()), c(host.size());
-  a.upload(host, ctx.stream());
-  for (auto& v : host) v = __float2bfloat16(u(gen));
-  b.upload(host, ctx.stream());
-  cudaEvent_t start, stop;
-  HD_CUDA_CHECK(cudaEventCreate(&start));
-  HD_CUDA_CHECK(cudaEventCreate(&stop));
-  const float alpha = 1, beta = 0;
-  auto gemm = [&] {
-    HD_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.data(), CUDA_R_16BF, n,
-                                 b.data(), CUDA_R_16BF, n, &beta, c.data(), CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
-                                 CUBLAS_GEMM_DEFAULT));
-  };
-  for (int i = 0; i < 3; ++i) gemm();
-  std::vector<double> secs;
-  for (int r = 0; r < reps; ++r) {
-    HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
-    gemm();
-    HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
-    HD_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    HD_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    secs.push_back(ms / 1e3);
-  }
-  double s = median(secs);
+  const hd::bench::GpuPeaks peaks = hd::bench::measure_gpu_peaks(ctx, n, copy_mib, reps);
   report.add_row({{"unit", "GPU"}, {"what", "bf16 GEMM " + std::to_string(n) + "^3 (cuBLAS, fp32 accumulate)"},
-                  {"median_ms", s * 1e3}, {"rate", 2.0 * n * n * n / s / 1e12}, {"rate_unit", "TFLOP/s"}});
-
-  size_t bytes = static_cast<size_t>(copy_mib) << 20;
-  hd::DeviceBuffer<char> src(bytes), dst(bytes);
-  HD_CUDA_CHECK(cudaMemsetAsync(src.data(), 1, bytes, ctx.stream()));
-  for (int i = 0; i < 3; ++i) HD_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
-  secs.clear();
-  for (int r = 0; r < reps; ++r) {
-    HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
-    HD_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, ctx.stream()));
-    HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
-    HD_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    HD_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    secs.push_back(ms / 1e3);
-  }
-  s = median(secs);
+                  {"median_ms", peaks.gemm_ms}, {"rate", peaks.gemm_tflops}, {"rate_unit", "TFLOP/s"}});
   report.add_row({{"unit", "GPU"}, {"what", "device copy " + std::to_string(copy_mib) + " MiB (read+write)"},
-                  {"median_ms", s * 1e3}, {"rate", 2.0 * bytes / s / 1e12}, {"rate_unit", "TB/s"}});
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+                  {"median_ms", peaks.copy_ms}, {"rate", peaks.copy_tbps}, {"rate_unit", "TB/s"}});
 }
 #endif
 

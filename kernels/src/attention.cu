@@ -1,11 +1,13 @@
-// Causal GQA attention, one warp per (query row, head), keys in tiles of 32 with an online
-// softmax (one max/sum exchange per tile). Simple and exact in float32; the tensor-core
-// kernel for long prompts is separate work (see docs in the README's engine section).
+// Causal GQA attention. bf16 with head_dim 64 or 128: the tensor-core kernel in
+// attention_wmma.cuh. Otherwise (float32, other head dims): one warp per (query row, head),
+// keys in tiles of 32 with an online softmax, exact in float32.
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 
 #include "hd/kernels/attention.h"
 #include "hd/kernels/cuda_check.h"
+#include "attention_wmma.cuh"
 #include "numeric.cuh"
 
 namespace hd {
@@ -75,6 +77,20 @@ __global__ void attention_kernel(AttentionParams<T> p) {
 
 }  // namespace
 
+template <int HD>
+void launch_wmma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+  using namespace attention_detail;
+  const int smem = static_cast<int>(sizeof(Smem<HD>));
+  static const bool configured = [&] {  // raise the dynamic shared-memory limit once per kernel
+    HD_CUDA_CHECK(cudaFuncSetAttribute(flash_wmma_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    return true;
+  }();
+  (void)configured;
+  dim3 grid((p.rows + kRowsPerBlock - 1) / kRowsPerBlock, p.heads);
+  flash_wmma_kernel<HD><<<grid, kWarpsPerBlock * 32, smem, stream>>>(p);
+  HD_CHECK_LAUNCH();
+}
+
 template <typename T>
 void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
   if (p.head_dim <= 0 || p.head_dim > 256 || p.kv_heads <= 0 || p.heads % p.kv_heads != 0) {
@@ -83,6 +99,11 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
   }
   const long long items = static_cast<long long>(p.rows) * p.heads;
   if (items == 0) return;
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    // Decode (a few rows) stays on the warp kernel: a 64-row tile would be mostly idle.
+    if (p.rows >= 16 && p.head_dim == 128) return launch_wmma<128>(p, stream);
+    if (p.rows >= 16 && p.head_dim == 64) return launch_wmma<64>(p, stream);
+  }
   attention_kernel<T><<<static_cast<unsigned>((items + kWarps - 1) / kWarps), kWarps * 32, 0, stream>>>(p);
   HD_CHECK_LAUNCH();
 }
