@@ -1,12 +1,15 @@
 // Causal GQA attention. bf16 with head_dim 64 or 128: the tensor-core kernel in
 // attention_wmma.cuh. Otherwise (float32, other head dims): one warp per (query row, head),
 // keys in tiles of 32 with an online softmax, exact in float32.
+#include <algorithm>
 #include <stdexcept>
 #include <type_traits>
 #include <string>
 
 #include "hd/kernels/attention.h"
 #include "hd/kernels/cuda_check.h"
+#include "hd/kernels/cuda_context.h"
+#include "attention_decode.cuh"
 #include "attention_wmma.cuh"
 #include "numeric.cuh"
 
@@ -91,6 +94,26 @@ void launch_wmma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   HD_CHECK_LAUNCH();
 }
 
+// One query row: split the keys over enough blocks to fill the GPU, then merge.
+template <typename T>
+void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
+  using namespace attention_detail;
+  const long long keys = p.first_position + 1;
+  const long long per_split = std::max<long long>(256, (keys + 63) / 64);  // at most 64 splits
+  const int splits = static_cast<int>((keys + per_split - 1) / per_split);
+  // Partial buffers live for the process: sized for the largest call so far, per device.
+  static thread_local DeviceBuffer<float> ml, acc;
+  const std::size_t need_ml = static_cast<std::size_t>(p.heads) * splits * 2;
+  const std::size_t need_acc = static_cast<std::size_t>(p.heads) * splits * p.head_dim;
+  if (ml.size() < need_ml) ml = DeviceBuffer<float>(need_ml);
+  if (acc.size() < need_acc) acc = DeviceBuffer<float>(need_acc);
+  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, per_split, ml.data(),
+                                                                                   acc.data());
+  HD_CHECK_LAUNCH();
+  decode_merge_kernel<T><<<p.heads, 128, 0, stream>>>(p, splits, ml.data(), acc.data());
+  HD_CHECK_LAUNCH();
+}
+
 template <typename T>
 void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
   if (p.head_dim <= 0 || p.head_dim > 256 || p.kv_heads <= 0 || p.heads % p.kv_heads != 0) {
@@ -99,6 +122,7 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
   }
   const long long items = static_cast<long long>(p.rows) * p.heads;
   if (items == 0) return;
+  if (p.rows == 1 && p.heads / p.kv_heads <= attention_detail::kMaxGroup) return launch_decode<T>(p, stream);
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
     // Decode (a few rows) stays on the warp kernel: a 64-row tile would be mostly idle.
     if (p.rows >= 16 && p.head_dim == 128) return launch_wmma<128>(p, stream);

@@ -1,0 +1,125 @@
+#pragma once
+// Attention for a single query row (decode) over a long cache, split across the keys
+// ("flash-decoding"): block (kv head, split) loads its key range once, in coalesced tiles
+// through shared memory, for all q heads of the group, and writes a partial (max, sum,
+// weighted values); a second kernel merges the splits per head.
+#include <cuda_bf16.h>
+
+#include "hd/kernels/attention.h"
+#include "numeric.cuh"
+
+namespace hd::attention_detail {
+
+constexpr int kDecodeThreads = 128, kDecodeTile = 16, kMaxGroup = 8, kMaxDecodeDim = 256;  // 41 KB of shared memory
+
+// Partial results: [heads, splits] of (m, l) and [heads, splits, head_dim] of acc.
+template <typename T>
+__global__ void __launch_bounds__(kDecodeThreads) decode_split_kernel(AttentionParams<T> p, int splits,
+                                                                      long long keys_per_split, float* part_ml,
+                                                                      float* part_acc) {
+  const int kvh = blockIdx.x, split = blockIdx.y, d = p.head_dim;
+  const int group = p.heads / p.kv_heads, kv_width = p.kv_heads * d;
+  const long long keys = p.first_position + 1;  // one query row at first_position
+  const long long k0 = split * keys_per_split, k1 = min(keys, k0 + keys_per_split);
+  __shared__ float q_s[kMaxGroup][kMaxDecodeDim];
+  __shared__ float k_s[kDecodeTile][kMaxDecodeDim + 1];  // +1: conflict-free column reads
+  __shared__ float v_s[kDecodeTile][kMaxDecodeDim];
+  __shared__ float w_s[kMaxGroup][kDecodeTile];
+  const float scale = rsqrtf(static_cast<float>(d));
+  for (int i = threadIdx.x; i < group * d; i += blockDim.x) {
+    const int g = i / d, j = i % d;
+    q_s[g][j] = to_f32(p.q[(kvh * group + g) * d + j]) * scale;
+  }
+  // Per (group head): running max and sum live in thread g's registers broadcast via smem.
+  __shared__ float m_s[kMaxGroup], l_s[kMaxGroup], corr_s[kMaxGroup];
+  if (threadIdx.x < group) {
+    m_s[threadIdx.x] = -INFINITY;
+    l_s[threadIdx.x] = 0.f;
+  }
+  // Each thread owns accumulators for (g, dims) pairs: g * d + dim = threadIdx.x + k * 128.
+  float acc[kMaxGroup * kMaxDecodeDim / kDecodeThreads];
+  const int owned = (group * d + kDecodeThreads - 1) / kDecodeThreads;
+  for (int k = 0; k < owned; ++k) acc[k] = 0.f;
+  __syncthreads();
+
+  for (long long t0 = k0; t0 < k1; t0 += kDecodeTile) {
+    const int n = static_cast<int>(min(static_cast<long long>(kDecodeTile), k1 - t0));
+    for (int i = threadIdx.x; i < kDecodeTile * d; i += blockDim.x) {
+      const int r = i / d, j = i % d;
+      const bool in = r < n;
+      k_s[r][j] = in ? to_f32(p.k_cache[(t0 + r) * kv_width + kvh * d + j]) : 0.f;
+      v_s[r][j] = in ? to_f32(p.v_cache[(t0 + r) * kv_width + kvh * d + j]) : 0.f;
+    }
+    __syncthreads();
+    // Scores: thread (g, r) for g < group, r < 32.
+    for (int i = threadIdx.x; i < group * kDecodeTile; i += blockDim.x) {
+      const int g = i / kDecodeTile, r = i % kDecodeTile;
+      float dot = -INFINITY;
+      if (r < n) {
+        dot = 0.f;
+        for (int j = 0; j < d; ++j) dot += q_s[g][j] * k_s[r][j];
+      }
+      w_s[g][r] = dot;
+    }
+    __syncthreads();
+    if (threadIdx.x < group) {  // one thread per head: tile max, rescale factor, weights
+      const int g = threadIdx.x;
+      float tile_max = -INFINITY;
+      for (int r = 0; r < n; ++r) tile_max = fmaxf(tile_max, w_s[g][r]);
+      const float m_new = fmaxf(m_s[g], tile_max);
+      const float corr = m_s[g] == -INFINITY ? 0.f : __expf(m_s[g] - m_new);
+      float sum = 0.f;
+      for (int r = 0; r < kDecodeTile; ++r) {
+        const float w = r < n ? __expf(w_s[g][r] - m_new) : 0.f;
+        w_s[g][r] = w;
+        sum += w;
+      }
+      m_s[g] = m_new;
+      l_s[g] = l_s[g] * corr + sum;
+      corr_s[g] = corr;
+    }
+    __syncthreads();
+    for (int k = 0; k < owned; ++k) {
+      const int idx = threadIdx.x + k * kDecodeThreads;
+      if (idx >= group * d) break;
+      const int g = idx / d, j = idx % d;
+      float a = acc[k] * corr_s[g];
+      for (int r = 0; r < n; ++r) a += w_s[g][r] * v_s[r][j];
+      acc[k] = a;
+    }
+    __syncthreads();
+  }
+  for (int k = 0; k < owned; ++k) {
+    const int idx = threadIdx.x + k * kDecodeThreads;
+    if (idx >= group * d) break;
+    const int g = idx / d, j = idx % d, h = kvh * group + g;
+    part_acc[(static_cast<long long>(h) * splits + split) * d + j] = acc[k];
+  }
+  if (threadIdx.x < group) {
+    const int h = kvh * group + threadIdx.x;
+    part_ml[(h * splits + split) * 2] = m_s[threadIdx.x];
+    part_ml[(h * splits + split) * 2 + 1] = l_s[threadIdx.x];
+  }
+}
+
+template <typename T>
+__global__ void decode_merge_kernel(AttentionParams<T> p, int splits, const float* part_ml, const float* part_acc) {
+  const int h = blockIdx.x, d = p.head_dim;
+  float m = -INFINITY;
+  for (int s = 0; s < splits; ++s) m = fmaxf(m, part_ml[(h * splits + s) * 2]);
+  float l = 0.f;
+  for (int s = 0; s < splits; ++s) {
+    const float ms = part_ml[(h * splits + s) * 2];
+    if (ms != -INFINITY) l += part_ml[(h * splits + s) * 2 + 1] * __expf(ms - m);
+  }
+  for (int j = threadIdx.x; j < d; j += blockDim.x) {
+    float a = 0.f;
+    for (int s = 0; s < splits; ++s) {
+      const float ms = part_ml[(h * splits + s) * 2];
+      if (ms != -INFINITY) a += part_acc[(static_cast<long long>(h) * splits + s) * d + j] * __expf(ms - m);
+    }
+    p.out[h * d + j] = from_f32<T>(a / l);
+  }
+}
+
+}  // namespace hd::attention_detail
