@@ -3,6 +3,7 @@
 //   --decode 32                         decode steps after each prefill (median step time)
 //   --chunk 8192                        prefill chunk (working memory is sized to it)
 //   --model DIR                         a 7B-shape checkpoint; written (bf16, seed 1) when absent
+//   --long-conv scan,fft                the Hyena long convolution methods to measure (prefill)
 // Per length: prefill time, time to first token, decode tokens/s, device memory in use,
 // inference cache bytes; against the bf16 GEMM rate and the copy bandwidth measured in the
 // same run. Results are written after every length, so a long run that is cut keeps them.
@@ -26,7 +27,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 std::string arg(int argc, char** argv, const std::string& flag, const std::string& fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
     const int decode_steps = std::stoi(arg(argc, argv, "--decode", "32"));
     const int chunk = std::stoi(arg(argc, argv, "--chunk", "8192"));
     const std::filesystem::path model = arg(argc, argv, "--model", "/tmp/hd-7b");
+    const std::string methods = arg(argc, argv, "--long-conv", "scan");
     const hd::ModelConfig config = hd::preset_config("7b");
 
     hd::bench::BenchReport report("gpu_engine");
@@ -82,53 +86,58 @@ int main(int argc, char** argv) {
     const double d = config.hidden_size, f = config.inner_mlp_size, kv = config.num_kv_heads * config.head_dim();
     double linear_flops_per_token = 0;
     for (hd::BlockKind k : config.blocks) {
-      linear_flops_per_token += 2 * 3 * d * f + (k == hd::BlockKind::attention ? 2 * ((d + 2 * kv) * d + d * d)
-                                                                             : 2 * (3 * d * d + d * d));
+      linear_flops_per_token +=
+          2 * 3 * d * f + (k == hd::BlockKind::attention ? 2 * ((d + 2 * kv) * d + d * d) : 2 * (3 * d * d + d * d));
     }
     const double weight_bytes = 2.0 * static_cast<double>(config.parameter_count());
 
     for (long long L : lengths) {
-      std::mt19937 g(static_cast<unsigned>(L));
-      std::uniform_int_distribution<int> tok(3, config.vocab_size - 1);
-      std::vector<int> prompt(static_cast<size_t>(L));
-      for (auto& x : prompt) x = tok(g);
-      nlohmann::ordered_json row = {{"prompt_tokens", L}};
-      try {
-        hd::Session session(*backend, ck->fingerprint(), {.max_positions = L + decode_steps + 1});
-        HD_CUDA_CHECK(cudaDeviceSynchronize());
-        t = Clock::now();
-        std::vector<float> logits = session.prefill(prompt);
-        const double prefill_s = since(t);
-        int next = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        const double ttft_s = since(t);
-        std::vector<double> steps;
-        for (int s = 0; s < decode_steps; ++s) {
-          auto ts = Clock::now();
-          logits = session.decode(next);
-          steps.push_back(since(ts));
-          next = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      for (const std::string method : {"scan", "fft"}) {
+        if (methods.find(method) == std::string::npos) continue;
+        const hd::LongConvMethod long_conv = method == "fft" ? hd::LongConvMethod::fft : hd::LongConvMethod::recurrence;
+        std::mt19937 g(static_cast<unsigned>(L));
+        std::uniform_int_distribution<int> tok(3, config.vocab_size - 1);
+        std::vector<int> prompt(static_cast<size_t>(L));
+        for (auto& x : prompt) x = tok(g);
+        nlohmann::ordered_json row = {{"prompt_tokens", L}, {"long_conv", method}};
+        try {
+          hd::Session session(*backend, ck->fingerprint(),
+                              {.long_conv = long_conv, .max_positions = L + decode_steps + 1});
+          HD_CUDA_CHECK(cudaDeviceSynchronize());
+          t = Clock::now();
+          std::vector<float> logits = session.prefill(prompt);
+          const double prefill_s = since(t);
+          int next = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+          const double ttft_s = since(t);
+          std::vector<double> steps;
+          for (int s = 0; s < decode_steps; ++s) {
+            auto ts = Clock::now();
+            logits = session.decode(next);
+            steps.push_back(since(ts));
+            next = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+          }
+          std::sort(steps.begin(), steps.end());
+          const double step = steps[steps.size() / 2];
+          // Causal attention: QK^T and PV over half the prompt on average, per attention block.
+          const double attn_flops = config.num_attention_blocks() * 2.0 * 2.0 * d * static_cast<double>(L) * L / 2.0;
+          const double prefill_flops = linear_flops_per_token * L + attn_flops;
+          const double cache_bytes = static_cast<double>(config.kv_cache_bytes(L)) + config.hyena_state_bytes();
+          const double decode_bytes = weight_bytes + cache_bytes;  // every weight and the cache read once per token
+          row["prefill_s"] = prefill_s;
+          row["ttft_s"] = ttft_s;
+          row["prefill_tflops"] = prefill_flops / prefill_s / 1e12;
+          row["vs_gemm_peak"] = prefill_flops / prefill_s / 1e12 / peaks.gemm_tflops;
+          row["decode_tok_per_s"] = 1.0 / step;
+          row["decode_vs_copy_bw"] = decode_bytes / step / 1e12 / peaks.copy_tbps;
+          row["cache_gib"] = cache_bytes / (1ull << 30);
+          row["device_used_gib"] = device_used_gib();
+        } catch (const std::exception& e) {
+          row["error"] = e.what();
         }
-        std::sort(steps.begin(), steps.end());
-        const double step = steps[steps.size() / 2];
-        // Causal attention: QK^T and PV over half the prompt on average, per attention block.
-        const double attn_flops = config.num_attention_blocks() * 2.0 * 2.0 * d * static_cast<double>(L) * L / 2.0;
-        const double prefill_flops = linear_flops_per_token * L + attn_flops;
-        const double cache_bytes = static_cast<double>(config.kv_cache_bytes(L)) + config.hyena_state_bytes();
-        const double decode_bytes = weight_bytes + cache_bytes;  // every weight and the cache read once per token
-        row["prefill_s"] = prefill_s;
-        row["ttft_s"] = ttft_s;
-        row["prefill_tflops"] = prefill_flops / prefill_s / 1e12;
-        row["vs_gemm_peak"] = prefill_flops / prefill_s / 1e12 / peaks.gemm_tflops;
-        row["decode_tok_per_s"] = 1.0 / step;
-        row["decode_vs_copy_bw"] = decode_bytes / step / 1e12 / peaks.copy_tbps;
-        row["cache_gib"] = cache_bytes / (1ull << 30);
-        row["device_used_gib"] = device_used_gib();
-      } catch (const std::exception& e) {
-        row["error"] = e.what();
+        report.add_row(row);
+        std::cout << row.dump() << std::endl;
+        report.write_json();
       }
-      report.add_row(row);
-      std::cout << row.dump() << std::endl;
-      report.write_json();
     }
     report.note("prefill builds the full decode state (KV cache + Hyena states); chunked by prefill_chunk");
     report.note("vs_gemm_peak: prefill FLOPs (linear layers + causal attention) per second over the bf16 GEMM rate");

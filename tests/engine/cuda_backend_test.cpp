@@ -132,6 +132,20 @@ TEST_P(CudaBackendTest, ChunkedPrefillEqualsOnePassAndStatesMatchCpu) {
   }
 }
 
+TEST_P(CudaBackendTest, FftAndScanLongConvolutionAgreeAndMatchCpu) {
+  auto gpu = cuda(true, 300);  // chunks of 300: the FFT path also carries state across chunks
+  auto prompt = random_tokens(1000, vocab_, 6);
+  Session fft(*gpu, checkpoint_->fingerprint(), {.long_conv = LongConvMethod::fft});
+  Session scan(*gpu, checkpoint_->fingerprint(), {.long_conv = LongConvMethod::recurrence});
+  Session cpu(*cpu_, checkpoint_->fingerprint());
+  std::vector<float> lf = fft.prefill(prompt, true), ls = scan.prefill(prompt, true), lc = cpu.prefill(prompt, true);
+  std::printf("cuda f32 (%s): fft vs scan %.2e, fft vs cpu %.2e\n", GetParam().c_str(), rel_error(lf, ls),
+              rel_error(lf, lc));
+  EXPECT_LE(rel_error(lf, ls), 1e-5);
+  EXPECT_LE(rel_error(lf, lc), 1e-5);
+  EXPECT_LE(rel_error(fft.decode(prompt[3]), scan.decode(prompt[3])), 1e-5);
+}
+
 TEST_P(CudaBackendTest, SnapshotOnDiskRestoresExactly) {
   auto gpu = cuda(false);
   test::TempDir dir;

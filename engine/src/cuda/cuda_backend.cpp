@@ -12,6 +12,7 @@
 #include "hd/engine/backend.h"
 #include "hd/kernels/attention.h"
 #include "hd/kernels/elementwise.h"
+#include "hd/kernels/fft_conv.h"
 #include "hd/kernels/gemm.h"
 #include "hd/kernels/hyena_fir.h"
 #include "hd/kernels/modal_scan.h"
@@ -86,6 +87,7 @@ class CudaBackend final : public Backend {
     if (options.max_chunk <= 0) throw std::invalid_argument("CUDA backend: max_chunk must be positive");
     weights_ = DeviceWeights<T>::upload(ck, ctx_.stream());
     work_ = std::make_unique<Workspace<T>>(config_, options.max_chunk);
+    fft_conv_ = std::make_unique<FftLongConv>(config_.hidden_size, ctx_.stream());
   }
 
   std::string name() const override { return std::is_same_v<T, float> ? "cuda-f32" : "cuda-bf16"; }
@@ -172,7 +174,8 @@ class CudaBackend final : public Backend {
     for (std::size_t start = 0; start < tokens.size(); start += chunk) {
       const int rows = static_cast<int>(std::min(chunk, tokens.size() - start));
       const bool last = start + rows == tokens.size();
-      run_chunk(tokens.subspan(start, rows), s, options.all_logits || last, options.all_logits, logits);
+      run_chunk(tokens.subspan(start, rows), s, options.all_logits || last, options.all_logits, options.long_conv,
+                logits);
     }
     return logits;
   }
@@ -184,7 +187,7 @@ class CudaBackend final : public Backend {
   }
 
   void run_chunk(std::span<const int> tokens, CudaState<T>& s, bool want_logits, bool all_rows,
-                 std::vector<float>& logits) const {
+                 LongConvMethod long_conv, std::vector<float>& logits) const {
     Workspace<T>& w = *work_;
     cudaStream_t st = ctx_.stream();
     const int rows = static_cast<int>(tokens.size()), d = config_.hidden_size;
@@ -253,7 +256,9 @@ class CudaBackend final : public Backend {
         sp.rows = rows;
         sp.dim = d;
         sp.state_size = config_.state_size;
-        modal_scan<T>(sp, st);
+        // One-token steps always take the recurrence; prompts follow the caller's choice.
+        if (long_conv == LongConvMethod::fft && rows > 1) fft_conv_->run<T>(sp);
+        else modal_scan<T>(sp, st);
         gemm(w.y.data(), b.out_dense, w.delta.data(), rows);
       }
       residual_add<T>(w.x.data(), w.delta.data(), nullptr, rows, d, st);
@@ -288,6 +293,7 @@ class CudaBackend final : public Backend {
   CudaContext ctx_;
   DeviceWeights<T> weights_;
   std::unique_ptr<Workspace<T>> work_;
+  std::unique_ptr<FftLongConv> fft_conv_;  // FFT buffers are sized on first use per chunk length
   mutable std::mutex mutex_;
 };
 
