@@ -256,7 +256,8 @@ class CudaBackend final : public Backend {
         sp.rows = rows;
         sp.dim = d;
         sp.state_size = config_.state_size;
-        // One-token steps always take the recurrence; prompts follow the caller's choice.
+        // One-token steps always take the recurrence; prompts follow the caller's choice, and
+        // `automatic` takes the scan (measured faster than cuFFT on an H100, see backend.h).
         if (long_conv == LongConvMethod::fft && rows > 1) fft_conv_->run<T>(sp);
         else modal_scan<T>(sp, st);
         gemm(w.y.data(), b.out_dense, w.delta.data(), rows);

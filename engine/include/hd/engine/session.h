@@ -19,7 +19,7 @@ class SessionError : public std::runtime_error {
 };
 
 struct SessionOptions {
-  LongConvMethod long_conv = LongConvMethod::fft;
+  LongConvMethod long_conv = LongConvMethod::automatic;
   std::int64_t max_positions = 0;  // 0: the model's max_seqlen
 };
 
