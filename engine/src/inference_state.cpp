@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "hd/engine/atomic_file.h"
 #include "hd/engine/hash.h"
 
 namespace hd {
@@ -120,20 +121,13 @@ void InferenceState::save(const std::filesystem::path& path, std::uint64_t model
   sum.update(w.bytes());
   w.put(sum.digest());
 
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw StateError(tmp.string() + ": cannot create state file");
-    out.write(w.bytes().data(), static_cast<std::streamsize>(w.bytes().size()));
-    out.flush();
-    if (!out) throw StateError(tmp.string() + ": write failed (disk full?)");
+  try {
+    write_file_atomically(path, [&](std::ostream& out) {
+      out.write(w.bytes().data(), static_cast<std::streamsize>(w.bytes().size()));
+    });
+  } catch (const std::exception& e) {
+    throw StateError(std::string(e.what()) + " (state file)");
   }
-  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 InferenceState InferenceState::load(const std::filesystem::path& path, std::uint64_t model_fingerprint,

@@ -1,5 +1,7 @@
 #include "hd/engine/safetensors.h"
 
+#include "hd/engine/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -178,27 +180,22 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<cons
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the format pads the header to 8 bytes with spaces
 
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw WeightsError(tmp.string() + ": cannot create");
-    unsigned char len[8];
-    std::uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const TensorData* t : tensors) {
-      out.write(reinterpret_cast<const char*>(t->bytes.data()), static_cast<std::streamsize>(t->bytes.size()));
-    }
-    out.flush();
-    if (!out) throw WeightsError(tmp.string() + ": write failed (disk full?)");
+  try {
+    write_file_atomically(path, [&](std::ostream& out) {
+      unsigned char len[8];
+      const std::uint64_t n = text.size();
+      for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+      out.write(reinterpret_cast<const char*>(len), 8);
+      out.write(text.data(), static_cast<std::streamsize>(text.size()));
+      for (const TensorData* t : tensors) {
+        out.write(reinterpret_cast<const char*>(t->bytes.data()), static_cast<std::streamsize>(t->bytes.size()));
+      }
+    });
+  } catch (const WeightsError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw WeightsError(e.what());
   }
-  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace hd

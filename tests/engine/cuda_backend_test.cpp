@@ -10,30 +10,17 @@
 #include "hd/engine/safetensors.h"
 #include "hd/engine/session.h"
 #include "hd/kernels/cuda_check.h"
+#include "support/numeric.h"
 #include "support/temp_dir.h"
 
 namespace hd {
 namespace {
 
+using test::argmax;
+using test::random_tokens;
+using test::rel_error;
+
 const std::filesystem::path kFixtures = std::filesystem::path(HD_SOURCE_DIR) / "tests/engine/fixtures";
-
-double rel_error(std::span<const float> got, std::span<const float> want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    num += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
-std::vector<int> random_tokens(int n, int vocab, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> d(0, vocab - 1);
-  std::vector<int> t(n);
-  for (auto& x : t) x = d(gen);
-  return t;
-}
 
 // A copy of the checkpoint in `dir` with every tensor but poles/residues rounded to bf16, so
 // the CPU reference and the bf16 GPU backend start from identical weights.
@@ -62,8 +49,6 @@ void write_bf16_copy(const Checkpoint& ck, const std::filesystem::path& dir) {
     write_safetensors(dir / file->path().filename(), ptrs);
   }
 }
-
-int argmax(const std::vector<float>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
 class CudaBackendTest : public ::testing::TestWithParam<std::string> {
  protected:

@@ -18,28 +18,21 @@
 #include "hd/engine/checkpoint.h"
 #include "hd/engine/safetensors.h"
 #include "hd/engine/session.h"
+#include "support/numeric.h"
 
 namespace hd {
 namespace {
+
+using test::argmax;
+using test::random_tokens;
+using test::rel_error;
 
 const std::filesystem::path kFixtures = std::filesystem::path(HD_SOURCE_DIR) / "tests/engine/fixtures";
 constexpr double kVsFloat64 = 5e-6;
 constexpr double kVsFloat32 = 1e-4;
 
-double rel_error(std::span<const float> got, std::span<const float> want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    num += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
 // Bar against the float32 reference, given how far that reference is from float64.
 double float32_bar(double ref32_vs_ref64) { return std::max(kVsFloat32, 2 * ref32_vs_ref64); }
-
-int argmax(std::span<const float> v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
 struct Golden {
   std::unique_ptr<SafetensorsFile> file;

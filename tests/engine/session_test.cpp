@@ -11,30 +11,17 @@
 #include "hd/engine/model_presets.h"
 #include "hd/engine/random_checkpoint.h"
 #include "hd/engine/session.h"
+#include "support/numeric.h"
 #include "support/temp_dir.h"
 
 namespace hd {
 namespace {
 
+using test::argmax;
+using test::random_tokens;
+using test::rel_error;
+
 const std::filesystem::path kFixtures = std::filesystem::path(HD_SOURCE_DIR) / "tests/engine/fixtures";
-
-double rel_error(std::span<const float> got, std::span<const float> want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    num += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
-std::vector<int> random_tokens(int n, int vocab, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> d(0, vocab - 1);
-  std::vector<int> t(n);
-  for (auto& x : t) x = d(gen);
-  return t;
-}
 
 std::string error_of(const std::function<void()>& f) {
   try {
