@@ -101,7 +101,8 @@ void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
   const long long keys = p.first_position + 1;
   const long long per_split = std::max<long long>(256, (keys + 63) / 64);  // at most 64 splits
   const int splits = static_cast<int>((keys + per_split - 1) / per_split);
-  // Partial buffers live for the process: sized for the largest call so far, per device.
+  // Partial buffers live as long as the calling thread, sized for the largest call so far
+  // (one device per process today; several devices would need one pair per device).
   static thread_local DeviceBuffer<float> ml, acc;
   const std::size_t need_ml = static_cast<std::size_t>(p.heads) * splits * 2;
   const std::size_t need_acc = static_cast<std::size_t>(p.heads) * splits * p.head_dim;
