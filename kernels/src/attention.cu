@@ -1,6 +1,8 @@
-// Causal GQA attention. bf16 with head_dim 64 or 128: the tensor-core kernel in
-// attention_wmma.cuh. Otherwise (float32, other head dims): one warp per (query row, head),
-// keys in tiles of 32 with an online softmax, exact in float32.
+// Causal GQA attention, three kernels by shape:
+//   one query row (decode): split-K over the cache (attention_decode.cuh);
+//   bf16 chunks with head_dim 64 or 128: FlashAttention-2-style on tensor cores (attention_fa2.cuh);
+//   anything else (float32, other head dims): one warp per (query row, head), keys in tiles of
+//   32 with an online softmax, exact in float32 (below).
 #include <algorithm>
 #include <stdexcept>
 #include <type_traits>
@@ -10,7 +12,7 @@
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/cuda_context.h"
 #include "attention_decode.cuh"
-#include "attention_wmma.cuh"
+#include "attention_fa2.cuh"
 #include "numeric.cuh"
 
 namespace hd {
@@ -81,37 +83,10 @@ __global__ void attention_kernel(AttentionParams<T> p) {
 }  // namespace
 
 template <int HD>
-void launch_wmma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+void launch_fa2(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   using namespace attention_detail;
-  const int smem = static_cast<int>(sizeof(Smem<HD>));
-  static const bool configured = [&] {  // raise the dynamic shared-memory limit once per kernel
-    HD_CUDA_CHECK(cudaFuncSetAttribute(flash_wmma_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    return true;
-  }();
-  (void)configured;
-  dim3 grid((p.rows + kRowsPerBlock - 1) / kRowsPerBlock, p.heads);
-  flash_wmma_kernel<HD><<<grid, kWarpsPerBlock * 32, smem, stream>>>(p);
-  HD_CHECK_LAUNCH();
-}
-
-// One query row: split the keys over enough blocks to fill the GPU, then merge.
-template <typename T>
-void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
-  using namespace attention_detail;
-  const long long keys = p.first_position + 1;
-  const long long per_split = std::max<long long>(256, (keys + 63) / 64);  // at most 64 splits
-  const int splits = static_cast<int>((keys + per_split - 1) / per_split);
-  // Partial buffers live as long as the calling thread, sized for the largest call so far
-  // (one device per process today; several devices would need one pair per device).
-  static thread_local DeviceBuffer<float> ml, acc;
-  const std::size_t need_ml = static_cast<std::size_t>(p.heads) * splits * 2;
-  const std::size_t need_acc = static_cast<std::size_t>(p.heads) * splits * p.head_dim;
-  if (ml.size() < need_ml) ml = DeviceBuffer<float>(need_ml);
-  if (acc.size() < need_acc) acc = DeviceBuffer<float>(need_acc);
-  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, per_split, ml.data(),
-                                                                                   acc.data());
-  HD_CHECK_LAUNCH();
-  decode_merge_kernel<T><<<p.heads, 128, 0, stream>>>(p, splits, ml.data(), acc.data());
+  dim3 grid((p.rows + kFaRows - 1) / kFaRows, p.heads);
+  fa2_kernel<HD><<<grid, kFaWarps * 32, 0, stream>>>(p);
   HD_CHECK_LAUNCH();
 }
 
@@ -126,8 +101,8 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
   if (p.rows == 1 && p.heads / p.kv_heads <= attention_detail::kMaxGroup) return launch_decode<T>(p, stream);
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
     // Decode (a few rows) stays on the warp kernel: a 64-row tile would be mostly idle.
-    if (p.rows >= 16 && p.head_dim == 128) return launch_wmma<128>(p, stream);
-    if (p.rows >= 16 && p.head_dim == 64) return launch_wmma<64>(p, stream);
+    if (p.rows >= 16 && p.head_dim == 128) return launch_fa2<128>(p, stream);
+    if (p.rows >= 16 && p.head_dim == 64) return launch_fa2<64>(p, stream);
   }
   attention_kernel<T><<<static_cast<unsigned>((items + kWarps - 1) / kWarps), kWarps * 32, 0, stream>>>(p);
   HD_CHECK_LAUNCH();

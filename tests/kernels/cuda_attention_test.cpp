@@ -1,4 +1,5 @@
-// causal_attention (tensor-core path for bf16 head_dim 64/128, warp path otherwise) against
+// causal_attention (FA2 tensor-core path for bf16 head_dim 64/128, split-K for one row, warp
+// path otherwise) against
 // a float64 CPU computation on the same bf16 inputs.
 #include <cuda_bf16.h>
 #include <gtest/gtest.h>
@@ -74,6 +75,8 @@ TEST(CudaAttention, TensorCorePathMatchesFloat64) {
   // Rows not a multiple of the 64-row tile, a cache offset not a multiple of the key tile.
   EXPECT_LT(run_case({150, 8, 2, 128, 77}), 1e-2);
   EXPECT_LT(run_case({70, 4, 4, 64, 0}), 1e-2);
+  EXPECT_LT(run_case({200, 4, 1, 128, 0}), 1e-2);    // a chunk starting at position 0, diagonal tiles
+  EXPECT_LT(run_case({64, 8, 8, 128, 1000}), 1e-2);  // a later chunk over a long cache
 }
 
 TEST(CudaAttention, WarpPathMatchesFloat64ForOtherShapesAndDecode) {
