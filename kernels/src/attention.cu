@@ -82,6 +82,27 @@ __global__ void attention_kernel(AttentionParams<T> p) {
 
 }  // namespace
 
+// One query row: split the keys over enough blocks to fill the GPU, then merge.
+template <typename T>
+void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
+  using namespace attention_detail;
+  const long long keys = p.first_position + 1;
+  const long long per_split = std::max<long long>(256, (keys + 63) / 64);  // at most 64 splits
+  const int splits = static_cast<int>((keys + per_split - 1) / per_split);
+  // Partial buffers live as long as the calling thread, sized for the largest call so far
+  // (one device per process today; several devices would need one pair per device).
+  static thread_local DeviceBuffer<float> ml, acc;
+  const std::size_t need_ml = static_cast<std::size_t>(p.heads) * splits * 2;
+  const std::size_t need_acc = static_cast<std::size_t>(p.heads) * splits * p.head_dim;
+  if (ml.size() < need_ml) ml = DeviceBuffer<float>(need_ml);
+  if (acc.size() < need_acc) acc = DeviceBuffer<float>(need_acc);
+  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, per_split, ml.data(),
+                                                                                   acc.data());
+  HD_CHECK_LAUNCH();
+  decode_merge_kernel<T><<<p.heads, 128, 0, stream>>>(p, splits, ml.data(), acc.data());
+  HD_CHECK_LAUNCH();
+}
+
 template <int HD>
 void launch_fa2(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   using namespace attention_detail;
