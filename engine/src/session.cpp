@@ -73,6 +73,20 @@ void Session::restore(const std::filesystem::path& path) {
   broken_ = false;
 }
 
+std::unique_ptr<SavedState> Session::save() const {
+  if (broken_) throw SessionError("cannot save an incomplete state (an earlier call failed)");
+  return backend_.save(*state_);
+}
+
+void Session::resume(const SavedState& saved) {
+  if (saved.position() > max_positions_) {
+    throw SessionError("the saved state holds " + std::to_string(saved.position()) +
+                       " tokens, more than this session's maximum of " + std::to_string(max_positions_));
+  }
+  backend_.load(saved, *state_);
+  broken_ = false;
+}
+
 void Session::reset() {
   state_ = backend_.new_state(max_positions_);
   broken_ = false;

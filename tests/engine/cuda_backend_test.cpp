@@ -146,6 +146,22 @@ TEST_P(CudaBackendTest, SnapshotOnDiskRestoresExactly) {
   for (int t : {3, 5, 8}) EXPECT_EQ(r.decode(t), direct[k++]);
 }
 
+TEST_P(CudaBackendTest, SaveToHostMemoryThenResumeIsExact) {
+  auto gpu = cuda(false);
+  auto prompt = random_tokens(500, vocab_, 7);
+  Session s(*gpu, checkpoint_->fingerprint());
+  s.prefill(prompt);
+  auto saved = s.save();
+  EXPECT_EQ(saved->position(), 500);
+  std::vector<float> a = s.prefill(std::vector<int>{5, 6, 7});  // a follow-up question
+  Session r(*gpu, checkpoint_->fingerprint());
+  r.resume(*saved);
+  EXPECT_EQ(r.prefill(std::vector<int>{5, 6, 7}), a);
+  auto other = cuda(false);
+  Session foreign(*other, checkpoint_->fingerprint());
+  EXPECT_THROW(foreign.resume(*saved), std::invalid_argument);
+}
+
 TEST_P(CudaBackendTest, OutOfMemoryIsAnErrorNotACrash) {
   auto gpu = cuda(false);
   try {

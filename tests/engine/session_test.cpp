@@ -99,6 +99,24 @@ TEST_P(SessionTest, SnapshotRestoreThenDecodeIsBitExact) {
   for (int t : {5, 9, 11, 3}) EXPECT_EQ(r.decode(t), uninterrupted[k++]) << "step " << k;
 }
 
+TEST_P(SessionTest, SaveInMemoryThenResumeDecodesExactlyAndRefusesForeignStates) {
+  auto prompt = random_tokens(150, vocab_, 14);
+  Session s = session();
+  s.prefill(prompt);
+  auto saved = s.save();
+  EXPECT_EQ(saved->position(), 150);
+  std::vector<float> first = s.decode(4), second = s.decode(6);
+  Session r = session();
+  r.resume(*saved);
+  EXPECT_EQ(r.decode(4), first);
+  EXPECT_EQ(r.decode(6), second);
+  auto other = make_cpu_backend(*checkpoint_);
+  Session foreign(*other, checkpoint_->fingerprint());
+  EXPECT_NE(error_of([&] { foreign.resume(*saved); }).find("another model or backend"), std::string::npos);
+  Session small = session(LongConvMethod::fft, 100);
+  EXPECT_NE(error_of([&] { small.resume(*saved); }).find("holds 150 tokens"), std::string::npos);
+}
+
 TEST_P(SessionTest, DamagedOrForeignSnapshotsAreRefusedWithReason) {
   test::TempDir dir;
   Session s = session();

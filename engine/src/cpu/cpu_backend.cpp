@@ -26,6 +26,14 @@ struct CpuState final : BackendState {
   InferenceState host;
 };
 
+struct CpuSaved final : SavedState {
+  CpuSaved(InferenceState s, const void* o) : owner(o), host(std::move(s)) {}
+  const void* owner;  // the backend (weights, layout) the state belongs to
+  std::int64_t position() const override { return host.position; }
+  std::uint64_t bytes() const override { return host.bytes(); }
+  InferenceState host;
+};
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const Checkpoint& ck, const CpuBackendOptions& options)
@@ -47,6 +55,14 @@ class CpuBackend final : public Backend {
   }
   void from_host(const InferenceState& host, BackendState& state) const override {
     dynamic_cast<CpuState&>(state).host = host;
+  }
+  std::unique_ptr<SavedState> save(const BackendState& state) const override {
+    return std::make_unique<CpuSaved>(dynamic_cast<const CpuState&>(state).host, this);
+  }
+  void load(const SavedState& saved, BackendState& state) const override {
+    const auto* cpu = dynamic_cast<const CpuSaved*>(&saved);
+    if (!cpu || cpu->owner != this) throw std::invalid_argument("this saved state belongs to another model or backend");
+    dynamic_cast<CpuState&>(state).host = cpu->host;
   }
 
   std::vector<float> forward(std::span<const int> tokens, BackendState& backend_state,

@@ -45,6 +45,34 @@ struct CudaState final : BackendState {
   }
 };
 
+// Page-locked host memory: copies to and from the GPU run at full link speed.
+class PinnedBytes {
+ public:
+  explicit PinnedBytes(std::size_t n) : size_(n) {
+    if (n) HD_CUDA_CHECK(cudaMallocHost(&data_, n));
+  }
+  ~PinnedBytes() {
+    if (data_) cudaFreeHost(data_);
+  }
+  PinnedBytes(const PinnedBytes&) = delete;
+  PinnedBytes& operator=(const PinnedBytes&) = delete;
+  void* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The used part of every device buffer of a state, back to back in pinned memory.
+struct CudaSaved final : SavedState {
+  const void* owner = nullptr;  // the backend (weights, layout) the bytes belong to
+  std::int64_t pos = 0;
+  std::unique_ptr<PinnedBytes> bytes_;
+  std::int64_t position() const override { return pos; }
+  std::uint64_t bytes() const override { return bytes_ ? bytes_->size() : 0; }
+};
+
 // Buffers for one chunk of up to `rows` tokens.
 template <typename T>
 struct Workspace {
@@ -160,6 +188,58 @@ class CudaBackend final : public Backend {
       }
     }
     s.pos = h.position;
+  }
+
+  // Visits (device pointer, bytes in use) of every buffer of `s`, in a fixed order.
+  template <typename F>
+  void for_each_used_buffer(CudaState<T>& s, F&& f) const {
+    const std::size_t kv = static_cast<std::size_t>(config_.num_kv_heads) * config_.head_dim();
+    for (auto& b : s.blocks) {
+      if (b.k.size()) {
+        f(static_cast<void*>(b.k.data()), static_cast<std::size_t>(s.pos) * kv * sizeof(T));
+        f(static_cast<void*>(b.v.data()), static_cast<std::size_t>(s.pos) * kv * sizeof(T));
+      } else {
+        f(static_cast<void*>(b.fir.data()), b.fir.bytes());
+        f(static_cast<void*>(b.iir.data()), b.iir.bytes());
+      }
+    }
+  }
+
+  std::unique_ptr<SavedState> save(const BackendState& state) const override {
+    auto& s = const_cast<CudaState<T>&>(dynamic_cast<const CudaState<T>&>(state));
+    std::size_t total = 0;
+    for_each_used_buffer(s, [&](void*, std::size_t n) { total += n; });
+    auto saved = std::make_unique<CudaSaved>();
+    saved->owner = this;
+    saved->pos = s.pos;
+    saved->bytes_ = std::make_unique<PinnedBytes>(total);
+    auto* dst = static_cast<unsigned char*>(saved->bytes_->data());
+    for_each_used_buffer(s, [&](void* src, std::size_t n) {
+      HD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, ctx_.stream()));
+      dst += n;
+    });
+    ctx_.synchronize();
+    return saved;
+  }
+
+  void load(const SavedState& saved_base, BackendState& state) const override {
+    const auto* saved_ptr = dynamic_cast<const CudaSaved*>(&saved_base);
+    if (!saved_ptr || saved_ptr->owner != this) {
+      throw std::invalid_argument("this saved state belongs to another model or backend");
+    }
+    const CudaSaved& saved = *saved_ptr;
+    auto& s = dynamic_cast<CudaState<T>&>(state);
+    if (saved.pos > s.capacity) {
+      throw std::invalid_argument("saved state of " + std::to_string(saved.pos) + " tokens exceeds the session's room for " +
+                                  std::to_string(s.capacity));
+    }
+    s.pos = saved.pos;  // sizes below follow the saved position
+    const auto* src = static_cast<const unsigned char*>(saved.bytes_->data());
+    for_each_used_buffer(s, [&](void* dst, std::size_t n) {
+      HD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, ctx_.stream()));
+      src += n;
+    });
+    ctx_.synchronize();
   }
 
   std::vector<float> forward(std::span<const int> tokens, BackendState& state,

@@ -33,6 +33,15 @@ class BackendState {
   virtual std::uint64_t bytes() const = 0;  // cache and state memory held
 };
 
+// A copy of a session's state in host memory, in the backend's own layout (bf16 KV cache
+// and all), so moving it back is one copy: the prefill cache of a long document.
+class SavedState {
+ public:
+  virtual ~SavedState() = default;
+  virtual std::int64_t position() const = 0;
+  virtual std::uint64_t bytes() const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -48,6 +57,9 @@ class Backend {
   // Moving a state to and from the host form, for snapshots and for comparing backends.
   virtual InferenceState to_host(const BackendState& state) const = 0;
   virtual void from_host(const InferenceState& host, BackendState& state) const = 0;
+  // Fast copies to and from host memory in the backend's layout (no conversion).
+  virtual std::unique_ptr<SavedState> save(const BackendState& state) const = 0;
+  virtual void load(const SavedState& saved, BackendState& state) const = 0;
 };
 
 struct CpuBackendOptions {

@@ -36,6 +36,10 @@ class Session {
 
   void snapshot(const std::filesystem::path& path) const;
   void restore(const std::filesystem::path& path);
+  // The state kept in host memory in the backend's own layout: the fast way to come back to
+  // a document that was read before (a follow-up question).
+  std::unique_ptr<SavedState> save() const;
+  void resume(const SavedState& saved);
   void reset();
 
   std::int64_t position() const { return state_->position(); }
