@@ -106,8 +106,14 @@ void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
 template <int HD>
 void launch_fa2(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   using namespace attention_detail;
+  const int smem = static_cast<int>(sizeof(Fa2Smem<HD>));
+  static const bool configured = [&] {  // above 48 KB of shared memory needs an opt-in, once
+    HD_CUDA_CHECK(cudaFuncSetAttribute(fa2_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    return true;
+  }();
+  (void)configured;
   dim3 grid((p.rows + kFaRows - 1) / kFaRows, p.heads);
-  fa2_kernel<HD><<<grid, kFaWarps * 32, 0, stream>>>(p);
+  fa2_kernel<HD><<<grid, kFaWarps * 32, smem, stream>>>(p);
   HD_CHECK_LAUNCH();
 }
 

@@ -20,21 +20,37 @@ constexpr int kFaRows = 64, kFaKeys = 64, kFaWarps = 4;
 __device__ __forceinline__ void ldmatrix_x4(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3, const void* p) {
   const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+               : "r"(a));
 }
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3,
                                                   const void* p) {
   const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+               : "r"(a));
 }
-__device__ __forceinline__ void mma_bf16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                         uint32_t b0, uint32_t b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-               "{%0,%1,%2,%3};\n"
-               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+__device__ __forceinline__ void mma_bf16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                         uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
+// 16 bytes global -> shared without passing through registers; `valid` false writes zeros.
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
+  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<uint32_t*>(&v);
@@ -48,10 +64,17 @@ __device__ __forceinline__ __nv_bfloat16* swizzled(__nv_bfloat16 (*tile)[HD], in
 }
 
 template <int HD>
+struct Fa2Smem {
+  __nv_bfloat16 q[kFaRows][HD];
+  __nv_bfloat16 k[2][kFaKeys][HD];
+  __nv_bfloat16 v[2][kFaKeys][HD];
+};
+
+template <int HD>
 __global__ void __launch_bounds__(kFaWarps * 32) fa2_kernel(AttentionParams<__nv_bfloat16> p) {
-  __shared__ __align__(128) __nv_bfloat16 q_s[kFaRows][HD];
-  __shared__ __align__(128) __nv_bfloat16 k_s[kFaKeys][HD];
-  __shared__ __align__(128) __nv_bfloat16 v_s[kFaKeys][HD];
+  extern __shared__ __align__(128) unsigned char fa2_smem_raw[];
+  Fa2Smem<HD>& sm = *reinterpret_cast<Fa2Smem<HD>*>(fa2_smem_raw);
+  auto& q_s = sm.q;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int h = blockIdx.y, kvh = h / (p.heads / p.kv_heads);
   const int q0 = blockIdx.x * kFaRows;
@@ -80,88 +103,99 @@ __global__ void __launch_bounds__(kFaWarps * 32) fa2_kernel(AttentionParams<__nv
   const long long key_count = p.first_position + min(p.rows, q0 + kFaRows);
   const long long warp_first_pos = p.first_position + q0 + warp * 16;
 
-  for (long long kt = 0; kt < key_count; kt += kFaKeys) {
-    __syncthreads();  // the previous tile's k/v are no longer read
+  // Issues the copies of the key/value tile starting at key `k0` into stage `stage`.
+  auto fetch = [&](long long k0, int stage) {
     for (int i = threadIdx.x; i < kFaKeys * kChunks; i += blockDim.x) {
       const int r = i / kChunks, c = i % kChunks;
-      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-      if (kt + r < key_count) {
-        const long long at = (kt + r) * kv_width + kvh * HD + c * 8;
-        kv = *reinterpret_cast<const uint4*>(p.k_cache + at);
-        vv = *reinterpret_cast<const uint4*>(p.v_cache + at);
-      }
-      *reinterpret_cast<uint4*>(swizzled<HD>(k_s, r, c * 8)) = kv;
-      *reinterpret_cast<uint4*>(swizzled<HD>(v_s, r, c * 8)) = vv;
+      const bool valid = k0 + r < key_count;
+      const long long at = valid ? (k0 + r) * kv_width + kvh * HD + c * 8 : 0;
+      cp_async_16(swizzled<HD>(sm.k[stage], r, c * 8), p.k_cache + at, valid);
+      cp_async_16(swizzled<HD>(sm.v[stage], r, c * 8), p.v_cache + at, valid);
+    }
+    cp_async_commit();
+  };
+  fetch(0, 0);
+  int stage = 0;
+  for (long long kt = 0; kt < key_count; kt += kFaKeys, stage ^= 1) {
+    if (kt + kFaKeys < key_count) {
+      fetch(kt + kFaKeys, stage ^ 1);  // the next tile streams in during this one
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
     }
     __syncthreads();
-    if (kt > warp_first_pos + 15) continue;  // every key of this tile is in this warp's future
+    auto& k_s = sm.k[stage];
+    auto& v_s = sm.v[stage];
+    if (kt <= warp_first_pos + 15) {  // else every key of this tile is in this warp's future
 
-    // S = Q K^T: 8 blocks of 8 keys.
-    float s[kFaKeys / 8][4];
-    for (int j = 0; j < kFaKeys / 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
-    for (int kk = 0; kk < HD / 16; ++kk) {
-      for (int j = 0; j < kFaKeys / 8; j += 2) {
-        const int m = lane / 8, key = 8 * (j + m / 2) + lane % 8, col = kk * 16 + (m % 2) * 8;
-        uint32_t b0, b1, b2, b3;
-        ldmatrix_x4(b0, b1, b2, b3, swizzled<HD>(k_s, key, col));
-        mma_bf16(s[j], qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], b0, b1);
-        mma_bf16(s[j + 1], qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], b2, b3);
+      // S = Q K^T: 8 blocks of 8 keys.
+      float s[kFaKeys / 8][4];
+      for (int j = 0; j < kFaKeys / 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+      for (int kk = 0; kk < HD / 16; ++kk) {
+        for (int j = 0; j < kFaKeys / 8; j += 2) {
+          const int m = lane / 8, key = 8 * (j + m / 2) + lane % 8, col = kk * 16 + (m % 2) * 8;
+          uint32_t b0, b1, b2, b3;
+          ldmatrix_x4(b0, b1, b2, b3, swizzled<HD>(k_s, key, col));
+          mma_bf16(s[j], qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], b0, b1);
+          mma_bf16(s[j + 1], qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], b2, b3);
+        }
       }
-    }
 
-    // Mask (diagonal and past-the-end tiles), then the online softmax in log2 units.
-    const bool needs_mask = kt + kFaKeys - 1 > warp_first_pos || kt + kFaKeys > key_count;
-    float tile_max[2] = {-INFINITY, -INFINITY};
-    for (int j = 0; j < kFaKeys / 8; ++j) {
-      for (int e = 0; e < 4; ++e) {
-        const long long key = kt + 8 * j + 2 * (lane % 4) + (e & 1);
-        const long long pos = e < 2 ? pos_lo : pos_hi;
-        const bool row_ok = (e < 2 ? r_lo : r_lo + 8) < p.rows;
-        float v = s[j][e] * scale_log2;
-        if (needs_mask && (key > pos || key >= key_count || !row_ok)) v = -INFINITY;
-        if (!row_ok) v = -INFINITY;
-        s[j][e] = v;
-        tile_max[e / 2] = fmaxf(tile_max[e / 2], v);
+      // Mask (diagonal and past-the-end tiles), then the online softmax in log2 units.
+      const bool needs_mask = kt + kFaKeys - 1 > warp_first_pos || kt + kFaKeys > key_count;
+      float tile_max[2] = {-INFINITY, -INFINITY};
+      for (int j = 0; j < kFaKeys / 8; ++j) {
+        for (int e = 0; e < 4; ++e) {
+          const long long key = kt + 8 * j + 2 * (lane % 4) + (e & 1);
+          const long long pos = e < 2 ? pos_lo : pos_hi;
+          const bool row_ok = (e < 2 ? r_lo : r_lo + 8) < p.rows;
+          float v = s[j][e] * scale_log2;
+          if (needs_mask && (key > pos || key >= key_count || !row_ok)) v = -INFINITY;
+          if (!row_ok) v = -INFINITY;
+          s[j][e] = v;
+          tile_max[e / 2] = fmaxf(tile_max[e / 2], v);
+        }
       }
-    }
-    float corr[2];
-    for (int r = 0; r < 2; ++r) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      const float m_new = fmaxf(m_run[r], tile_max[r]);
-      corr[r] = m_run[r] == -INFINITY ? 0.f : exp2f(m_run[r] - m_new);
-      m_run[r] = m_new;
-    }
-    float row_sum[2] = {0.f, 0.f};
-    for (int j = 0; j < kFaKeys / 8; ++j) {
-      for (int e = 0; e < 4; ++e) {
-        const float base = m_run[e / 2] == -INFINITY ? 0.f : m_run[e / 2];
-        const float pv = exp2f(s[j][e] - base);
-        s[j][e] = pv;
-        row_sum[e / 2] += pv;
+      float corr[2];
+      for (int r = 0; r < 2; ++r) {
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+        const float m_new = fmaxf(m_run[r], tile_max[r]);
+        corr[r] = m_run[r] == -INFINITY ? 0.f : exp2f(m_run[r] - m_new);
+        m_run[r] = m_new;
       }
-    }
-    for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
-    for (int j = 0; j < HD / 8; ++j) {
-      o[j][0] *= corr[0];
-      o[j][1] *= corr[0];
-      o[j][2] *= corr[1];
-      o[j][3] *= corr[1];
-    }
+      float row_sum[2] = {0.f, 0.f};
+      for (int j = 0; j < kFaKeys / 8; ++j) {
+        for (int e = 0; e < 4; ++e) {
+          const float base = m_run[e / 2] == -INFINITY ? 0.f : m_run[e / 2];
+          const float pv = exp2f(s[j][e] - base);
+          s[j][e] = pv;
+          row_sum[e / 2] += pv;
+        }
+      }
+      for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
+      for (int j = 0; j < HD / 8; ++j) {
+        o[j][0] *= corr[0];
+        o[j][1] *= corr[0];
+        o[j][2] *= corr[1];
+        o[j][3] *= corr[1];
+      }
 
-    // O += P V: P's accumulator layout is the A operand, 16 keys per k-step.
-    for (int kk = 0; kk < kFaKeys / 16; ++kk) {
-      const uint32_t a0 = pack_bf16(s[2 * kk][0], s[2 * kk][1]), a1 = pack_bf16(s[2 * kk][2], s[2 * kk][3]);
-      const uint32_t a2 = pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-      const uint32_t a3 = pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-      for (int j = 0; j < HD / 8; j += 2) {
-        const int m = lane / 8, key = kk * 16 + (m % 2) * 8 + lane % 8, col = 8 * (j + m / 2);
-        uint32_t b0, b1, b2, b3;
-        ldmatrix_x4_trans(b0, b1, b2, b3, swizzled<HD>(v_s, key, col));
-        mma_bf16(o[j], a0, a1, a2, a3, b0, b1);
-        mma_bf16(o[j + 1], a0, a1, a2, a3, b2, b3);
+      // O += P V: P's accumulator layout is the A operand, 16 keys per k-step.
+      for (int kk = 0; kk < kFaKeys / 16; ++kk) {
+        const uint32_t a0 = pack_bf16(s[2 * kk][0], s[2 * kk][1]), a1 = pack_bf16(s[2 * kk][2], s[2 * kk][3]);
+        const uint32_t a2 = pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+        const uint32_t a3 = pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+        for (int j = 0; j < HD / 8; j += 2) {
+          const int m = lane / 8, key = kk * 16 + (m % 2) * 8 + lane % 8, col = 8 * (j + m / 2);
+          uint32_t b0, b1, b2, b3;
+          ldmatrix_x4_trans(b0, b1, b2, b3, swizzled<HD>(v_s, key, col));
+          mma_bf16(o[j], a0, a1, a2, a3, b0, b1);
+          mma_bf16(o[j + 1], a0, a1, a2, a3, b2, b3);
+        }
       }
     }
+    __syncthreads();  // this stage is refilled two tiles from now
   }
 
   for (int r = 0; r < 2; ++r) {
