@@ -83,23 +83,27 @@ __global__ void attention_kernel(AttentionParams<T> p) {
 }  // namespace
 
 // One query row: split the keys over enough blocks to fill the GPU, then merge.
+long long keys_per_split(long long keys) { return std::max<long long>(256, (keys + 63) / 64); }  // <= 64 splits
+
 template <typename T>
 void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
   using namespace attention_detail;
-  const long long keys = p.first_position + 1;
-  const long long per_split = std::max<long long>(256, (keys + 63) / 64);  // at most 64 splits
+  const long long keys = p.device_position ? p.capacity : p.first_position + 1;  // an upper bound in graph mode
+  const long long per_split = keys_per_split(keys);
   const int splits = static_cast<int>((keys + per_split - 1) / per_split);
-  // Partial buffers live as long as the calling thread, sized for the largest call so far
-  // (one device per process today; several devices would need one pair per device).
-  static thread_local DeviceBuffer<float> ml, acc;
-  const std::size_t need_ml = static_cast<std::size_t>(p.heads) * splits * 2;
-  const std::size_t need_acc = static_cast<std::size_t>(p.heads) * splits * p.head_dim;
-  if (ml.size() < need_ml) ml = DeviceBuffer<float>(need_ml);
-  if (acc.size() < need_acc) acc = DeviceBuffer<float>(need_acc);
-  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, per_split, ml.data(),
-                                                                                   acc.data());
+  float* ml = p.decode_scratch;
+  if (!ml) {
+    // Without caller scratch: buffers that live as long as the calling thread, sized for the
+    // largest call so far (one device per process today).
+    static thread_local DeviceBuffer<float> own;
+    const std::size_t need = attention_decode_scratch_floats(p.heads, p.head_dim, keys);
+    if (own.size() < need) own = DeviceBuffer<float>(need);
+    ml = own.data();
+  }
+  float* acc = ml + static_cast<std::size_t>(p.heads) * splits * 2;
+  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, per_split, ml, acc);
   HD_CHECK_LAUNCH();
-  decode_merge_kernel<T><<<p.heads, 128, 0, stream>>>(p, splits, ml.data(), acc.data());
+  decode_merge_kernel<T><<<p.heads, 128, 0, stream>>>(p, splits, ml, acc);
   HD_CHECK_LAUNCH();
 }
 
@@ -117,6 +121,12 @@ void launch_fa2(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   HD_CHECK_LAUNCH();
 }
 
+std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long keys) {
+  const long long per_split = keys_per_split(keys);
+  const std::size_t splits = static_cast<std::size_t>((keys + per_split - 1) / per_split);
+  return static_cast<std::size_t>(heads) * splits * (2 + head_dim);
+}
+
 template <typename T>
 void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
   if (p.head_dim <= 0 || p.head_dim > 256 || p.kv_heads <= 0 || p.heads % p.kv_heads != 0) {
@@ -126,6 +136,7 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
   const long long items = static_cast<long long>(p.rows) * p.heads;
   if (items == 0) return;
   if (p.rows == 1 && p.heads / p.kv_heads <= attention_detail::kMaxGroup) return launch_decode<T>(p, stream);
+  if (p.device_position) throw std::invalid_argument("causal_attention: device_position is for one-row calls");
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
     // Decode (a few rows) stays on the warp kernel: a 64-row tile would be mostly idle.
     if (p.rows >= 16 && p.head_dim == 128) return launch_fa2<128>(p, stream);

@@ -19,7 +19,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_split_kernel(AttentionP
                                                                       float* part_acc) {
   const int kvh = blockIdx.x, split = blockIdx.y, d = p.head_dim;
   const int group = p.heads / p.kv_heads, kv_width = p.kv_heads * d;
-  const long long keys = p.first_position + 1;  // one query row at first_position
+  const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;  // one query row
   const long long k0 = split * keys_per_split, k1 = min(keys, k0 + keys_per_split);
   __shared__ float q_s[kMaxGroup][kMaxDecodeDim];
   __shared__ float k_s[kDecodeTile][kMaxDecodeDim + 1];  // +1: conflict-free column reads

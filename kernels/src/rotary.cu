@@ -18,7 +18,7 @@ __global__ void rotary_kernel(RotaryCacheParams<T> p) {
   const int slot = static_cast<int>((idx / half) % slots);
   const int r = static_cast<int>(idx / (static_cast<long long>(half) * slots));
   const T* src = p.qkv + (static_cast<long long>(r) * slots + slot) * p.head_dim;
-  const long long pos = p.first_position + r;
+  const long long pos = (p.device_position ? *p.device_position : p.first_position) + r;
   const int kv_width = p.kv_heads * p.head_dim;
   if (slot >= p.heads + p.kv_heads) {  // v: copied as is
     T* dst = p.v_cache + pos * kv_width + (slot - p.heads - p.kv_heads) * p.head_dim;

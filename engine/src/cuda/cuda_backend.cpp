@@ -26,25 +26,6 @@ namespace {
 template <typename T>
 constexpr cudaDataType kCudaType = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_16BF;
 
-template <typename T>
-struct BlockState {
-  DeviceBuffer<T> k, v;         // attention: [capacity, kv_width]
-  DeviceBuffer<float> fir;      // Hyena: [taps-1, 3D]
-  DeviceBuffer<float2> iir;     // Hyena: [D, S]
-};
-
-template <typename T>
-struct CudaState final : BackendState {
-  std::int64_t pos = 0, capacity = 0;
-  std::vector<BlockState<T>> blocks;
-  std::int64_t position() const override { return pos; }
-  std::uint64_t bytes() const override {
-    std::uint64_t n = 0;
-    for (const auto& b : blocks) n += b.k.bytes() + b.v.bytes() + b.fir.bytes() + b.iir.bytes();
-    return n;
-  }
-};
-
 // Page-locked host memory: copies to and from the GPU run at full link speed.
 class PinnedBytes {
  public:
@@ -71,6 +52,44 @@ struct CudaSaved final : SavedState {
   std::unique_ptr<PinnedBytes> bytes_;
   std::int64_t position() const override { return pos; }
   std::uint64_t bytes() const override { return bytes_ ? bytes_->size() : 0; }
+};
+
+template <typename T>
+struct BlockState {
+  DeviceBuffer<T> k, v;         // attention: [capacity, kv_width]
+  DeviceBuffer<float> fir;      // Hyena: [taps-1, 3D]
+  DeviceBuffer<float2> iir;     // Hyena: [D, S]
+};
+
+// The one-token step as a CUDA graph, captured per state on its second decode call (the
+// first runs eagerly so lazy allocations happen outside the capture). Kernels read the
+// position from `position`; token and position reach the GPU through pinned `io`.
+struct DecodeGraph {
+  struct Io {
+    long long position;
+    int token;
+  };
+  std::unique_ptr<PinnedBytes> io, logits;  // Io; float[vocab]
+  DeviceBuffer<long long> position;
+  DeviceBuffer<float> attention_scratch;
+  cudaGraphExec_t exec = nullptr;
+  int eager_runs = 0;
+  ~DecodeGraph() {
+    if (exec) cudaGraphExecDestroy(exec);
+  }
+};
+
+template <typename T>
+struct CudaState final : BackendState {
+  std::int64_t pos = 0, capacity = 0;
+  std::vector<BlockState<T>> blocks;
+  DecodeGraph graph;
+  std::int64_t position() const override { return pos; }
+  std::uint64_t bytes() const override {
+    std::uint64_t n = 0;
+    for (const auto& b : blocks) n += b.k.bytes() + b.v.bytes() + b.fir.bytes() + b.iir.bytes();
+    return n;
+  }
 };
 
 // Buffers for one chunk of up to `rows` tokens.
@@ -249,6 +268,7 @@ class CudaBackend final : public Backend {
     if (s.pos + static_cast<std::int64_t>(tokens.size()) > s.capacity) {
       throw std::invalid_argument("CUDA backend: the session has room for " + std::to_string(s.capacity) + " tokens");
     }
+    if (tokens.size() == 1 && options_.decode_graphs) return decode_step(tokens[0], s);
     std::vector<float> logits;
     const std::size_t chunk = static_cast<std::size_t>(work_->rows);
     for (std::size_t start = 0; start < tokens.size(); start += chunk) {
@@ -261,18 +281,71 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  std::vector<float> decode_step(int token, CudaState<T>& s) const {
+    DecodeGraph& g = s.graph;
+    cudaStream_t st = ctx_.stream();
+    if (!g.io) {
+      g.io = std::make_unique<PinnedBytes>(sizeof(DecodeGraph::Io));
+      g.logits = std::make_unique<PinnedBytes>(static_cast<std::size_t>(config_.vocab_size) * sizeof(float));
+      g.position = DeviceBuffer<long long>(1);
+      g.attention_scratch = DeviceBuffer<float>(
+          attention_decode_scratch_floats(config_.num_attention_heads, config_.head_dim(), s.capacity));
+    }
+    auto* io = static_cast<DecodeGraph::Io*>(g.io->data());
+    io->token = token;
+    io->position = s.pos;
+    std::vector<float> unused;
+    const int one[1] = {token};
+    if (g.eager_runs == 0) {  // first step: eager, so every lazy allocation happens now
+      run_chunk(one, s, true, false, LongConvMethod::recurrence, unused, &g);
+      ++g.eager_runs;
+    } else {
+      if (!g.exec) {
+        cudaGraph_t graph = nullptr;
+        HD_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+        try {
+          run_chunk(one, s, true, false, LongConvMethod::recurrence, unused, &g);
+        } catch (...) {
+          cudaStreamEndCapture(st, &graph);
+          if (graph) cudaGraphDestroy(graph);
+          throw;
+        }
+        HD_CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+        const cudaError_t err = cudaGraphInstantiate(&g.exec, graph, 0);
+        cudaGraphDestroy(graph);
+        HD_CUDA_CHECK(err);
+      }
+      HD_CUDA_CHECK(cudaGraphLaunch(g.exec, st));
+    }
+    ctx_.synchronize();
+    s.pos += 1;
+    const auto* out = static_cast<const float*>(g.logits->data());
+    return std::vector<float>(out, out + config_.vocab_size);
+  }
+
   void gemm(const T* x, const DeviceLinear<T>& l, T* y, int rows) const {
     linear(ctx_.cublas(), x, l.weight.data(), y, kCudaType<T>, kCudaType<T>, rows, l.in, l.out);
     if (l.bias.size()) bias_add<T>(y, l.bias.data(), rows, l.out, ctx_.stream());
   }
 
+  // One pass over a chunk. With `graph` (a one-token step): the token and position come from
+  // its pinned io, kernels read the position on the device, logits go to its pinned buffer,
+  // and nothing waits on the host, so the pass can be captured and replayed.
   void run_chunk(std::span<const int> tokens, CudaState<T>& s, bool want_logits, bool all_rows,
-                 LongConvMethod long_conv, std::vector<float>& logits) const {
+                 LongConvMethod long_conv, std::vector<float>& logits, DecodeGraph* graph = nullptr) const {
     Workspace<T>& w = *work_;
     cudaStream_t st = ctx_.stream();
     const int rows = static_cast<int>(tokens.size()), d = config_.hidden_size;
     const float eps = static_cast<float>(config_.eps);
-    HD_CUDA_CHECK(cudaMemcpyAsync(w.tokens.data(), tokens.data(), rows * sizeof(int), cudaMemcpyHostToDevice, st));
+    const long long* device_position = nullptr;
+    if (graph) {
+      auto* io = static_cast<DecodeGraph::Io*>(graph->io->data());
+      HD_CUDA_CHECK(cudaMemcpyAsync(w.tokens.data(), &io->token, sizeof(int), cudaMemcpyHostToDevice, st));
+      HD_CUDA_CHECK(cudaMemcpyAsync(graph->position.data(), &io->position, sizeof(long long), cudaMemcpyHostToDevice, st));
+      device_position = graph->position.data();
+    } else {
+      HD_CUDA_CHECK(cudaMemcpyAsync(w.tokens.data(), tokens.data(), rows * sizeof(int), cudaMemcpyHostToDevice, st));
+    }
     embedding_gather<T>(w.tokens.data(), weights_.embedding.data(), w.x.data(), rows, d, st);
 
     for (int i = 0; i < config_.num_layers; ++i) {
@@ -291,6 +364,7 @@ class CudaBackend final : public Backend {
         rp.kv_heads = config_.num_kv_heads;
         rp.head_dim = config_.head_dim();
         rp.first_position = s.pos;
+        rp.device_position = device_position;
         rp.base = static_cast<float>(config_.rotary_emb_base);
         rp.scaling = config_.rotary_scaling_factor;
         rotary_qkv_to_cache<T>(rp, st);
@@ -304,6 +378,11 @@ class CudaBackend final : public Backend {
         ap.kv_heads = rp.kv_heads;
         ap.head_dim = rp.head_dim;
         ap.first_position = s.pos;
+        if (graph) {
+          ap.device_position = device_position;
+          ap.capacity = s.capacity;
+          ap.decode_scratch = graph->attention_scratch.data();
+        }
         causal_attention<T>(ap, st);
         gemm(w.mixed.data(), b.out_proj, w.delta.data(), rows);
       } else {
@@ -351,7 +430,7 @@ class CudaBackend final : public Backend {
       gemm(w.gated.data(), b.mlp_out, w.delta.data(), rows);
       residual_add<T>(w.x.data(), w.delta.data(), nullptr, rows, d, st);
     }
-    s.pos += rows;
+    if (!graph) s.pos += rows;  // a graph step's position advances on the host, after the replay
     if (!want_logits) return;
 
     const int first = all_rows ? 0 : rows - 1, out_rows = rows - first;
@@ -363,6 +442,11 @@ class CudaBackend final : public Backend {
     }
     linear(ctx_.cublas(), w.normed.data(), weights_.output_embedding().data(), w.logits.data(), kCudaType<T>,
            CUDA_R_32F, out_rows, d, config_.vocab_size);
+    if (graph) {
+      HD_CUDA_CHECK(cudaMemcpyAsync(graph->logits->data(), w.logits.data(), config_.vocab_size * sizeof(float),
+                                    cudaMemcpyDeviceToHost, st));
+      return;
+    }
     const std::size_t n = static_cast<std::size_t>(out_rows) * config_.vocab_size, at = logits.size();
     logits.resize(at + n);
     HD_CUDA_CHECK(cudaMemcpyAsync(logits.data() + at, w.logits.data(), n * sizeof(float), cudaMemcpyDeviceToHost, st));

@@ -73,6 +73,7 @@ struct CudaBackendOptions {
   int device = 0;
   bool float32 = false;     // weights and activations in float32 (tests); default bf16 with float32 accumulation
   int max_chunk = 8192;     // prompt tokens per pass: working buffers are sized to this, not to the prompt
+  bool decode_graphs = true;  // replay one-token steps as a CUDA graph (fewer launches)
 };
 
 // The CUDA backend (kernels/ + cuBLAS). Throws when this build has no CUDA, when no device is

@@ -3,6 +3,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
+
 namespace hd {
 
 template <typename T>
@@ -13,7 +15,17 @@ struct AttentionParams {
   T* out = nullptr;            // [rows, heads * head_dim]
   int rows = 0, heads = 0, kv_heads = 0, head_dim = 0;  // head_dim <= 256; heads % kv_heads == 0
   long long first_position = 0;  // query r sits at first_position + r and sees keys [0, first_position + r]
+  // One-row calls only: read first_position from device memory, and size the work for up to
+  // `capacity` keys, so one launch configuration serves every step (CUDA graph replays).
+  const long long* device_position = nullptr;
+  long long capacity = 0;
+  // One-row calls: caller-owned scratch of attention_decode_scratch_floats() floats (graph
+  // replays need fixed addresses); when null, the launcher keeps its own.
+  float* decode_scratch = nullptr;
 };
+
+// Scratch a one-row call over up to `keys` keys needs.
+std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long keys);
 
 // softmax(q k^T / sqrt(head_dim)) v with float32 scores and accumulation; q head h reads
 // kv head h / (heads / kv_heads).

@@ -28,6 +28,7 @@ class CudaContext {
   int device_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  void* cublas_workspace_ = nullptr;  // fixed, so cuBLAS calls can be captured into CUDA graphs
 };
 
 // Owning device allocation of `count` elements of T; freed on destruction.

@@ -16,6 +16,7 @@ struct RotaryCacheParams {
   T* v_cache = nullptr;     // [capacity, kv_heads * head_dim]
   int rows = 0, heads = 0, kv_heads = 0, head_dim = 0;
   long long first_position = 0;
+  const long long* device_position = nullptr;  // when set, read first_position here (CUDA graph replays)
   float base = 10000.f;
   double scaling = 1.0;     // linear position interpolation
 };
