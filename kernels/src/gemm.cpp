@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gemv.cuh"
 #include "hd/kernels/cuda_check.h"
 
 namespace hd {
@@ -19,6 +20,14 @@ void linear(cublasHandle_t handle, const void* x, const void* w, void* y, cudaDa
                                 " out=" + std::to_string(out));
   }
   if (rows == 0) return;
+  if (rows == 1 && in_type == CUDA_R_16BF && (out_type == CUDA_R_16BF || out_type == CUDA_R_32F) &&
+      gemv_bf16_applies(x, w, in)) {
+    cudaStream_t stream = nullptr;
+    HD_CUBLAS_CHECK(cublasGetStream(handle, &stream));
+    gemv_bf16(static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), y, out_type == CUDA_R_32F,
+              in, out, stream);
+    return;
+  }
   // cuBLAS is column-major: the row-major y[rows,out] is y^T[out,rows] in column-major,
   // and y^T = w * x^T, where row-major w[out,in] read column-major is w^T (so op T).
   const float alpha = 1.f, beta = 0.f;

@@ -13,9 +13,12 @@
 namespace hd {
 namespace {
 
-TEST(CudaGemm, LinearBf16MatchesCpu) {
+class CudaGemm : public ::testing::TestWithParam<int> {};
+
+// 77 rows: cuBLAS with an odd row count; 1 row: the one-row (decode) kernel.
+TEST_P(CudaGemm, LinearBf16MatchesCpu) {
   HD_REQUIRE_CUDA_DEVICE();
-  const int rows = 77, in = 512, out = 384;  // odd row count: no tile-multiple luck
+  const int rows = GetParam(), in = 512, out = 384;
   std::mt19937 gen(21);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   std::vector<__nv_bfloat16> x(rows * in), w(out * in);
@@ -45,6 +48,8 @@ TEST(CudaGemm, LinearBf16MatchesCpu) {
   // Inputs are exact; float32 accumulation plus one bf16 rounding of the output.
   EXPECT_LT(std::sqrt(num / den), 4e-3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Rows, CudaGemm, ::testing::Values(77, 1));
 
 }  // namespace
 }  // namespace hd

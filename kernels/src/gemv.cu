@@ -1,0 +1,59 @@
+// y[out] = x[in] * w[out, in]^T for one row (decode): a warp per output row, 16-byte loads of
+// the weight row across the warp, float32 accumulation. Reads each weight once, which is
+// all a one-token step can do; cuBLAS's general kernels leave bandwidth unused at n = 1.
+#include <cuda_bf16.h>
+
+#include "gemv.cuh"
+#include "hd/kernels/cuda_check.h"
+
+namespace hd {
+namespace {
+
+constexpr int kWarps = 8;
+
+template <typename Out>
+__device__ __forceinline__ Out store_as(float v);
+template <>
+__device__ __forceinline__ float store_as<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __nv_bfloat16 store_as<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
+
+template <typename Out>
+__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __nv_bfloat16* x, const __nv_bfloat16* w, Out* y,
+                                                            int in, int out) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row = blockIdx.x * kWarps + warp;
+  if (row >= out) return;
+  const uint4* wr = reinterpret_cast<const uint4*>(w + static_cast<long long>(row) * in);
+  const uint4* xr = reinterpret_cast<const uint4*>(x);
+  float acc = 0.f;
+#pragma unroll 4
+  for (int c = lane; c < in / 8; c += 32) {
+    const uint4 wv = wr[c], xv = xr[c];
+    const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(&wv);
+    const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&xv);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 a = __bfloat1622float2(w2[k]), b = __bfloat1622float2(x2[k]);
+      acc += a.x * b.x + a.y * b.y;
+    }
+  }
+  for (int o = 16; o > 0; o /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  if (lane == 0) y[row] = store_as<Out>(acc);
+}
+
+}  // namespace
+
+bool gemv_bf16_applies(const void* x, const void* w, int in) {
+  return in % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+}
+
+void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, void* y, bool y_float, int in, int out,
+               cudaStream_t stream) {
+  const unsigned grid = static_cast<unsigned>((out + kWarps - 1) / kWarps);
+  if (y_float) gemv_kernel<float><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<float*>(y), in, out);
+  else gemv_kernel<__nv_bfloat16><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<__nv_bfloat16*>(y), in, out);
+  HD_CHECK_LAUNCH();
+}
+
+}  // namespace hd
