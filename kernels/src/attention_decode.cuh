@@ -5,6 +5,8 @@
 // weighted values); a second kernel merges the splits per head.
 #include <cuda_bf16.h>
 
+#include <type_traits>
+
 #include "hd/kernels/attention.h"
 #include "numeric.cuh"
 
@@ -14,9 +16,8 @@ constexpr int kDecodeThreads = 128, kDecodeTile = 16, kMaxGroup = 8, kMaxDecodeD
 
 // Partial results: [heads, splits] of (m, l) and [heads, splits, head_dim] of acc.
 template <typename T>
-__global__ void __launch_bounds__(kDecodeThreads) decode_split_kernel(AttentionParams<T> p, int splits,
-                                                                      long long keys_per_split, float* part_ml,
-                                                                      float* part_acc) {
+__global__ void __launch_bounds__(kDecodeThreads)
+    decode_split_kernel(AttentionParams<T> p, int splits, long long keys_per_split, float* part_ml, float* part_acc) {
   const int kvh = blockIdx.x, split = blockIdx.y, d = p.head_dim;
   const int group = p.heads / p.kv_heads, kv_width = p.kv_heads * d;
   const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;  // one query row
@@ -44,11 +45,36 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_split_kernel(AttentionP
 
   for (long long t0 = k0; t0 < k1; t0 += kDecodeTile) {
     const int n = static_cast<int>(min(static_cast<long long>(kDecodeTile), k1 - t0));
-    for (int i = threadIdx.x; i < kDecodeTile * d; i += blockDim.x) {
-      const int r = i / d, j = i % d;
-      const bool in = r < n;
-      k_s[r][j] = in ? to_f32(p.k_cache[(t0 + r) * kv_width + kvh * d + j]) : 0.f;
-      v_s[r][j] = in ? to_f32(p.v_cache[(t0 + r) * kv_width + kvh * d + j]) : 0.f;
+    bool loaded = false;
+    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+      if (d % 8 == 0) {  // 16-byte loads: 8 values per thread and matrix
+        loaded = true;
+        for (int i = threadIdx.x; i < kDecodeTile * d / 8; i += blockDim.x) {
+          const int r = (i * 8) / d, j = (i * 8) % d;
+          uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+          if (r < n) {
+            kv = *reinterpret_cast<const uint4*>(p.k_cache + (t0 + r) * kv_width + kvh * d + j);
+            vv = *reinterpret_cast<const uint4*>(p.v_cache + (t0 + r) * kv_width + kvh * d + j);
+          }
+          const __nv_bfloat162* k2 = reinterpret_cast<const __nv_bfloat162*>(&kv);
+          const __nv_bfloat162* v2 = reinterpret_cast<const __nv_bfloat162*>(&vv);
+          for (int e = 0; e < 4; ++e) {
+            const float2 kf = __bfloat1622float2(k2[e]), vf = __bfloat1622float2(v2[e]);
+            k_s[r][j + 2 * e] = kf.x;
+            k_s[r][j + 2 * e + 1] = kf.y;
+            v_s[r][j + 2 * e] = vf.x;
+            v_s[r][j + 2 * e + 1] = vf.y;
+          }
+        }
+      }
+    }
+    if (!loaded) {
+      for (int i = threadIdx.x; i < kDecodeTile * d; i += blockDim.x) {
+        const int r = i / d, j = i % d;
+        const bool in = r < n;
+        k_s[r][j] = in ? to_f32(p.k_cache[(t0 + r) * kv_width + kvh * d + j]) : 0.f;
+        v_s[r][j] = in ? to_f32(p.v_cache[(t0 + r) * kv_width + kvh * d + j]) : 0.f;
+      }
     }
     __syncthreads();
     // Scores: thread (g, r) for g < group, r < 32.
