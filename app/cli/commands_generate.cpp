@@ -12,6 +12,7 @@
 #include "hd/engine/checkpoint.h"
 #include "hd/engine/generate.h"
 #include "hd/engine/prompt_template.h"
+#include "hd/kernels/device.h"
 
 namespace hd::cli {
 namespace {
@@ -36,7 +37,7 @@ float to_float(const Args& args, const std::string& flag, float fallback) {
 
 int run_generate(const Argv& argv) {
   Args args(argv, {"--model", "--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--repeat-penalty",
-                   "--seed", "--stop", "--threads", "--context"});
+                   "--seed", "--stop", "--threads", "--context", "--backend"});
   const std::filesystem::path model_dir = args.required("--model");
   std::string prompt = args.required("--prompt");
   if (args.has("--chat")) prompt = nous_chat_prompt(prompt);
@@ -48,9 +49,17 @@ int run_generate(const Argv& argv) {
     throw TokenizerError("the tokenizer has " + std::to_string(tokenizer->vocab_size()) + " pieces but the model only " +
                          std::to_string(checkpoint->config().vocab_size));
   }
-  CpuBackendOptions cpu;
-  cpu.threads = static_cast<int>(args.integer("--threads", 0));
-  auto backend = make_cpu_backend(*checkpoint, cpu);
+  const std::string which = args.value("--backend").value_or("auto");
+  if (which != "auto" && which != "cpu" && which != "cuda") throw UsageError("--backend must be auto, cpu or cuda");
+  std::unique_ptr<Backend> backend;
+  if (which == "cuda" || (which == "auto" && query_device(0).available)) {
+    backend = make_cuda_backend(*checkpoint);  // bf16 weights, float32 accumulation
+  } else {
+    CpuBackendOptions cpu;
+    cpu.threads = static_cast<int>(args.integer("--threads", 0));
+    backend = make_cpu_backend(*checkpoint, cpu);
+  }
+  std::cerr << "[backend: " << backend->name() << "]\n";
   Session session(*backend, checkpoint->fingerprint(), {.max_positions = args.integer("--context", 0)});
 
   GenerateOptions options;

@@ -27,7 +27,9 @@ const std::map<std::string, Entry>& commands() {
       {"generate", {hd::cli::run_generate,
                     "generate --model DIR --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--top-k K]\n"
                     "        [--top-p P] [--repeat-penalty R] [--seed N] [--stop TEXT] [--threads N] [--context N]\n"
-                    "                               continue a prompt with the model (CPU backend), streaming"}},
+                    "        [--backend auto|cpu|cuda]\n"
+                    "                               continue a prompt with the model, streaming (auto: the GPU when\n"
+                    "                               one is usable, else the CPU)"}},
       {"model-info", {hd::cli::run_model_info,
                       "model-info DIR [--context N]  describe a model folder and the memory N tokens need"}},
   };
