@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "bf16_host.h"
+#include "cuda_state.h"
 #include "cuda_weights.h"
 #include "hd/engine/backend.h"
 #include "hd/kernels/attention.h"
@@ -22,105 +23,6 @@
 
 namespace hd::cuda {
 namespace {
-
-template <typename T>
-constexpr cudaDataType kCudaType = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_16BF;
-
-// Page-locked host memory: copies to and from the GPU run at full link speed.
-class PinnedBytes {
- public:
-  explicit PinnedBytes(std::size_t n) : size_(n) {
-    if (n) HD_CUDA_CHECK(cudaMallocHost(&data_, n));
-  }
-  ~PinnedBytes() {
-    if (data_) cudaFreeHost(data_);
-  }
-  PinnedBytes(const PinnedBytes&) = delete;
-  PinnedBytes& operator=(const PinnedBytes&) = delete;
-  void* data() const { return data_; }
-  std::size_t size() const { return size_; }
-
- private:
-  void* data_ = nullptr;
-  std::size_t size_ = 0;
-};
-
-// The used part of every device buffer of a state, back to back in pinned memory.
-struct CudaSaved final : SavedState {
-  const void* owner = nullptr;  // the backend (weights, layout) the bytes belong to
-  std::int64_t pos = 0;
-  std::unique_ptr<PinnedBytes> bytes_;
-  std::int64_t position() const override { return pos; }
-  std::uint64_t bytes() const override { return bytes_ ? bytes_->size() : 0; }
-};
-
-template <typename T>
-struct BlockState {
-  DeviceBuffer<T> k, v;         // attention: [capacity, kv_width]
-  DeviceBuffer<float> fir;      // Hyena: [taps-1, 3D]
-  DeviceBuffer<float2> iir;     // Hyena: [D, S]
-};
-
-// The one-token step as a CUDA graph, captured per state on its second decode call (the
-// first runs eagerly so lazy allocations happen outside the capture). Kernels read the
-// position from `position`; token and position reach the GPU through pinned `io`.
-struct DecodeGraph {
-  struct Io {
-    long long position;
-    int token;
-  };
-  std::unique_ptr<PinnedBytes> io, logits;  // Io; float[vocab]
-  DeviceBuffer<long long> position;
-  DeviceBuffer<float> attention_scratch;
-  cudaGraphExec_t exec = nullptr;
-  int eager_runs = 0;
-  ~DecodeGraph() {
-    if (exec) cudaGraphExecDestroy(exec);
-  }
-};
-
-template <typename T>
-struct CudaState final : BackendState {
-  std::int64_t pos = 0, capacity = 0;
-  std::vector<BlockState<T>> blocks;
-  DecodeGraph graph;
-  std::int64_t position() const override { return pos; }
-  std::uint64_t bytes() const override {
-    std::uint64_t n = 0;
-    for (const auto& b : blocks) n += b.k.bytes() + b.v.bytes() + b.fir.bytes() + b.iir.bytes();
-    return n;
-  }
-};
-
-// Buffers for one chunk of up to `rows` tokens.
-template <typename T>
-struct Workspace {
-  int rows = 0;
-  DeviceBuffer<int> tokens;
-  DeviceBuffer<float> x, u, fir_scratch, logits;
-  DeviceBuffer<T> normed, qkv, q, mixed, delta, z, x2, y, ab, gated;
-  DeviceBuffer<float2> scan_scratch;
-
-  Workspace(const ModelConfig& c, int chunk) : rows(chunk) {
-    const std::size_t r = chunk, d = c.hidden_size, kv = static_cast<std::size_t>(c.num_kv_heads) * c.head_dim();
-    tokens = DeviceBuffer<int>(r);
-    x = DeviceBuffer<float>(r * d);
-    u = DeviceBuffer<float>(r * d);
-    fir_scratch = DeviceBuffer<float>(static_cast<std::size_t>(c.short_filter_length - 1) * 3 * d);
-    logits = DeviceBuffer<float>(r * c.vocab_size);
-    normed = DeviceBuffer<T>(r * d);
-    qkv = DeviceBuffer<T>(r * (d + 2 * kv));
-    q = DeviceBuffer<T>(r * d);
-    mixed = DeviceBuffer<T>(r * d);
-    delta = DeviceBuffer<T>(r * d);
-    z = DeviceBuffer<T>(r * 3 * d);
-    x2 = DeviceBuffer<T>(r * d);
-    y = DeviceBuffer<T>(r * d);
-    ab = DeviceBuffer<T>(r * 2 * c.inner_mlp_size);
-    gated = DeviceBuffer<T>(r * c.inner_mlp_size);
-    scan_scratch = DeviceBuffer<float2>(modal_scan_scratch_elements(chunk, c.hidden_size, c.state_size));
-  }
-};
 
 template <typename T>
 class CudaBackend final : public Backend {
