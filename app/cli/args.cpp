@@ -7,7 +7,12 @@ namespace hd::cli {
 Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>& flags_with_values) {
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
+    const bool short_flag = a.size() == 2 && a[0] == '-' && a[1] != '-' &&
+                            std::find(flags_with_values.begin(), flags_with_values.end(), a) != flags_with_values.end();
+    if (short_flag) {  // e.g. -k 5
+      if (i + 1 >= argv.size()) throw UsageError(a + " needs a value");
+      values_[a] = argv[++i];
+    } else if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
       std::string flag = a, val;
       bool inline_value = false;
       if (auto eq = a.find('='); eq != std::string::npos) {

@@ -12,5 +12,8 @@ int run_doctor(const Argv& args);
 int run_mkmodel(const Argv& args);
 int run_model_info(const Argv& args);
 int run_generate(const Argv& args);
+int run_ingest(const Argv& args);
+int run_search(const Argv& args);
+int run_docs(const Argv& args);
 
 }  // namespace hd::cli

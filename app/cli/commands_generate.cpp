@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "interrupt.h"
 #include "hd/app/model_files.h"
 #include "hd/engine/backend.h"
 #include "hd/engine/checkpoint.h"
@@ -16,12 +17,6 @@
 
 namespace hd::cli {
 namespace {
-
-std::atomic<bool> g_cancel{false};
-
-extern "C" void on_interrupt(int) {
-  if (g_cancel.exchange(true)) std::_Exit(130);  // second Ctrl-C: leave now
-}
 
 float to_float(const Args& args, const std::string& flag, float fallback) {
   auto v = args.value(flag);
@@ -73,8 +68,8 @@ int run_generate(const Argv& argv) {
   options.on_text = [](const std::string& piece) {
     std::cout << piece << std::flush;
   };
-  options.cancel = &g_cancel;
-  std::signal(SIGINT, on_interrupt);
+  InterruptScope interrupt;
+  options.cancel = interrupt.flag();
 
   int replaced = 0;
   std::vector<int> ids = tokenizer->encode(prompt, true, &replaced);
@@ -85,7 +80,6 @@ int run_generate(const Argv& argv) {
   std::cout << "\n";
   std::fprintf(stderr, "[%zu prompt tokens, %zu generated, %.2f s, stopped: %s]\n", ids.size(), result.tokens.size(),
                seconds, to_string(result.reason));
-  std::signal(SIGINT, SIG_DFL);
   return result.reason == StopReason::cancelled ? 130 : 0;
 }
 

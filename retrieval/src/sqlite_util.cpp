@@ -10,11 +10,6 @@ namespace {
   throw StoreError(std::string(file ? file : "(store)") + ": " + sqlite3_errmsg(db) + " (in: " + sql + ")");
 }
 
-struct Statement {
-  sqlite3_stmt* stmt = nullptr;
-  ~Statement() { sqlite3_finalize(stmt); }
-};
-
 }  // namespace
 
 void exec(sqlite3* db, const std::string& sql) {
@@ -26,18 +21,65 @@ void exec(sqlite3* db, const std::string& sql) {
 }
 
 long long query_int(sqlite3* db, const std::string& sql) {
-  Statement s;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s.stmt, nullptr) != SQLITE_OK) fail(db, sql);
-  if (sqlite3_step(s.stmt) != SQLITE_ROW) fail(db, sql);
-  return sqlite3_column_int64(s.stmt, 0);
+  Statement s(db, sql);
+  if (!s.step()) fail(db, sql);
+  return s.integer(0);
 }
 
 std::string query_text(sqlite3* db, const std::string& sql) {
-  Statement s;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s.stmt, nullptr) != SQLITE_OK) fail(db, sql);
-  if (sqlite3_step(s.stmt) != SQLITE_ROW) fail(db, sql);
-  const unsigned char* t = sqlite3_column_text(s.stmt, 0);
-  return t ? reinterpret_cast<const char*>(t) : "";
+  Statement s(db, sql);
+  if (!s.step()) fail(db, sql);
+  return s.text(0);
+}
+
+Statement::Statement(sqlite3* db, const std::string& sql) : db_(db), sql_(sql) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) fail(db, sql);
+}
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int i, long long v) {
+  if (sqlite3_bind_int64(stmt_, i, v) != SQLITE_OK) fail(db_, sql_);
+  return *this;
+}
+Statement& Statement::bind(int i, double v) {
+  if (sqlite3_bind_double(stmt_, i, v) != SQLITE_OK) fail(db_, sql_);
+  return *this;
+}
+Statement& Statement::bind(int i, const std::string& v) {
+  if (sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK) fail(db_, sql_);
+  return *this;
+}
+Statement& Statement::bind_null(int i) {
+  if (sqlite3_bind_null(stmt_, i) != SQLITE_OK) fail(db_, sql_);
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db_, sql_);
+}
+void Statement::run() {
+  while (step()) {
+  }
+}
+long long Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::real(int col) const { return sqlite3_column_double(stmt_, col); }
+std::string Statement::text(int col) const {
+  const unsigned char* t = sqlite3_column_text(stmt_, col);
+  return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+Transaction::Transaction(sqlite3* db) : db_(db) { exec(db, "BEGIN IMMEDIATE"); }
+Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+void Transaction::commit() {
+  exec(db_, "COMMIT");
+  done_ = true;
 }
 
 }  // namespace hd::sqlite

@@ -86,15 +86,10 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& dir) {
   }
   for (; version < kSchemaVersion; ++version) {
     // Each step is one transaction: a crash leaves the store at the previous version.
-    sqlite::exec(db, "BEGIN IMMEDIATE");
-    try {
-      sqlite::exec(db, kMigrations[version]);
-      sqlite::exec(db, "PRAGMA user_version=" + std::to_string(version + 1));
-      sqlite::exec(db, "COMMIT");
-    } catch (...) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    sqlite::Transaction tx(db);
+    sqlite::exec(db, kMigrations[version]);
+    sqlite::exec(db, "PRAGMA user_version=" + std::to_string(version + 1));
+    tx.commit();
   }
   return store;
 }

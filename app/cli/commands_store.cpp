@@ -1,0 +1,109 @@
+// hyenadesk ingest / search / docs: the document store from the command line.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "interrupt.h"
+#include "hd/app/format.h"
+#include "hd/app/ingest_folder.h"
+#include "hd/app/paths.h"
+#include "hd/engine/tokenizer.h"
+
+namespace hd::cli {
+namespace {
+
+std::filesystem::path store_dir(const Args& args) {
+  return args.value("--store") ? std::filesystem::path(*args.value("--store")) : default_store_dir();
+}
+
+// Token counts come from the model's tokenizer when one is given or installed; otherwise an
+// estimate (4 bytes a token), said out loud.
+TokenCounter token_counter(const Args& args, std::shared_ptr<Tokenizer>& holder) {
+  std::filesystem::path file;
+  if (auto t = args.value("--tokenizer")) file = *t;
+  else if (std::filesystem::exists(default_models_dir() / "tokenizer.json")) file = default_models_dir() / "tokenizer.json";
+  if (!file.empty()) {
+    holder = Tokenizer::from_file(file);
+    return [tok = holder](std::string_view s) { return tok->encode(s, false).size(); };
+  }
+  std::cerr << "note: no tokenizer (--tokenizer FILE): chunk sizes are estimated at 4 bytes a token\n";
+  return [](std::string_view s) { return (s.size() + 3) / 4; };
+}
+
+}  // namespace
+
+int run_ingest(const Argv& argv) {
+  Args args(argv, {"--store", "--tokenizer", "--chunk-tokens"});
+  if (args.positional().empty()) throw UsageError("ingest needs at least one file or folder");
+  std::vector<std::filesystem::path> roots(args.positional().begin(), args.positional().end());
+  for (const auto& r : roots) {
+    if (!std::filesystem::exists(r)) throw UsageError(r.string() + " does not exist");
+  }
+  auto store = Store::open(store_dir(args));
+  std::shared_ptr<Tokenizer> tokenizer;
+  IngestOptions options;
+  options.count_tokens = token_counter(args, tokenizer);
+  options.chunks.max_tokens = static_cast<std::size_t>(args.integer("--chunk-tokens", 256));
+  options.prune = args.has("--prune");
+  InterruptScope interrupt;
+  options.cancel = interrupt.flag();
+  const bool tty = isatty(STDERR_FILENO);
+  options.on_progress = [tty](const IngestProgress& p) {
+    if (!tty) return;
+    const double mbps = p.seconds > 0 ? static_cast<double>(p.bytes_done) / (1 << 20) / p.seconds : 0;
+    const double eta = mbps > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / (1 << 20) / mbps : 0;
+    std::fprintf(stderr, "\r[%zu/%zu files] %zu chunks  %.1f MB/s  ETA %.0f s   ", p.files_done, p.files_total,
+                 p.chunks, mbps, eta);
+  };
+  IngestSummary s = ingest_paths(*store, roots, options);
+  if (tty) std::fprintf(stderr, "\n");
+  std::cout << "ingested into " << store->dir().string() << " in " << s.seconds << " s: " << s.indexed << " new, "
+            << s.unchanged << " unchanged, " << s.duplicates << " duplicate, " << s.failed << " failed, " << s.pruned
+            << " pruned\n";
+  for (const auto& [format, t] : s.by_format) {
+    std::cout << "  " << format << ": " << t.files << " file(s), " << t.chunks << " chunk(s), " << t.failed << " failed\n";
+  }
+  for (const auto& [path, reason] : s.failures) std::cout << "  failed: " << reason << "\n";
+  if (s.cancelled) std::cout << "stopped early (Ctrl-C); run the same command again to go on\n";
+  return s.cancelled ? 130 : 0;
+}
+
+int run_search(const Argv& argv) {
+  Args args(argv, {"--store", "-k"});
+  if (args.positional().size() != 1) throw UsageError("search takes one query (quote it)");
+  auto store = Store::open(store_dir(args));
+  const auto hits = store->search_text(args.positional()[0], static_cast<int>(args.integer("-k", 5)));
+  if (hits.empty()) std::cout << "no passage matches\n";
+  int rank = 0;
+  for (const SearchHit& h : hits) {
+    // The section path usually starts at the title heading; show the title only when it does not.
+    const bool path_has_title = h.section_path.compare(0, h.title.size(), h.title) == 0 && !h.title.empty();
+    std::cout << ++rank << ". " << (path_has_title ? h.section_path : h.title);
+    if (!path_has_title && !h.section_path.empty()) std::cout << " > " << h.section_path;
+    if (h.page_first) std::cout << " (p. " << h.page_first << (h.page_last != h.page_first ? "-" + std::to_string(h.page_last) : "") << ")";
+    std::cout << "  [" << h.path << "]\n   ";
+    std::string snippet = h.text.substr(0, 240);
+    for (char& c : snippet) c = c == '\n' ? ' ' : c;
+    std::cout << snippet << (h.text.size() > 240 ? "..." : "") << "\n";
+  }
+  return 0;
+}
+
+int run_docs(const Argv& argv) {
+  Args args(argv, {"--store"});
+  auto store = Store::open(store_dir(args));
+  const auto docs = store->documents();
+  if (docs.empty()) std::cout << "the store is empty; add files with: hyenadesk ingest PATH...\n";
+  for (const StoredDocument& d : docs) {
+    std::cout << d.status << "  " << d.format << "  " << d.chunks << " chunks  " << d.path;
+    if (!d.error.empty()) std::cout << "\n    " << d.error;
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace hd::cli

@@ -1,0 +1,49 @@
+#pragma once
+// Ingesting files and folders into the store: incremental (unchanged files are skipped by
+// size and modification time), idempotent, one transaction per file (a kill loses at most
+// the file in progress, and the next run redoes it), identical content stored once,
+// failures recorded with their reason. Vectors (FAISS) are not built yet.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hd/ingest/chunker.h"
+#include "hd/retrieval/store.h"
+
+namespace hd {
+
+struct IngestProgress {
+  std::size_t files_done = 0, files_total = 0, chunks = 0;
+  std::uint64_t bytes_done = 0, bytes_total = 0;
+  double seconds = 0;
+  std::string current;
+};
+
+struct FormatTally {
+  std::size_t files = 0, chunks = 0, failed = 0;
+};
+
+struct IngestSummary {
+  std::size_t indexed = 0, unchanged = 0, duplicates = 0, failed = 0, pruned = 0;
+  std::map<std::string, FormatTally> by_format;
+  std::vector<std::pair<std::string, std::string>> failures;  // path, reason
+  bool cancelled = false;
+  double seconds = 0;
+};
+
+struct IngestOptions {
+  ChunkOptions chunks;
+  ReadLimits limits;
+  bool prune = false;                              // forget stored files under the roots that are gone
+  TokenCounter count_tokens;                       // required
+  std::function<void(const IngestProgress&)> on_progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+IngestSummary ingest_paths(Store& store, const std::vector<std::filesystem::path>& roots, const IngestOptions& options);
+
+}  // namespace hd

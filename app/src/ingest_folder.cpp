@@ -1,0 +1,147 @@
+#include "hd/app/ingest_folder.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "hd/engine/hash.h"
+#include "hd/ingest/readers.h"
+
+namespace hd {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> files_under(const std::vector<fs::path>& roots) {
+  std::vector<fs::path> out;
+  for (const fs::path& root : roots) {
+    std::error_code ec;
+    if (fs::is_regular_file(root, ec)) {
+      out.push_back(fs::absolute(root));
+      continue;
+    }
+    if (!fs::is_directory(root, ec)) continue;
+    for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+      if (it->is_regular_file(ec) && it->path().filename().string().front() != '.') out.push_back(fs::absolute(it->path()));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Content identity: FNV-1a 64 of the bytes plus their length (detects identical files; not a
+// security hash).
+std::string content_hash(const fs::path& path, std::uint64_t& size) {
+  std::ifstream in(path, std::ios::binary);
+  Fnv1a64 h;
+  char buf[1 << 16];
+  size = 0;
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    h.update(buf, static_cast<std::size_t>(in.gcount()));
+    size += static_cast<std::uint64_t>(in.gcount());
+  }
+  char hex[40];
+  std::snprintf(hex, sizeof hex, "%016llx-%llu", static_cast<unsigned long long>(h.digest()),
+                static_cast<unsigned long long>(size));
+  return hex;
+}
+
+long long mtime_ns(const fs::path& p) {
+  std::error_code ec;
+  return static_cast<long long>(fs::last_write_time(p, ec).time_since_epoch().count());
+}
+
+}  // namespace
+
+IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, const IngestOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  IngestSummary summary;
+  const std::vector<fs::path> files = files_under(roots);
+  IngestProgress progress;
+  progress.files_total = files.size();
+  for (const auto& f : files) {
+    std::error_code ec;
+    progress.bytes_total += fs::file_size(f, ec);
+  }
+  auto report = [&] {
+    progress.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options.on_progress) options.on_progress(progress);
+  };
+
+  for (const fs::path& file : files) {
+    if (options.cancel && options.cancel->load()) {
+      summary.cancelled = true;
+      break;
+    }
+    progress.current = file.string();
+    report();
+    std::error_code ec;
+    const auto size = static_cast<long long>(fs::file_size(file, ec));
+    const long long mtime = mtime_ns(file);
+    const std::string path = file.string();
+    if (auto known = store.path_record(path); known && known->mtime_ns == mtime && known->size == size) {
+      ++summary.unchanged;
+    } else {
+      std::uint64_t hashed_size = 0;
+      const std::string hash = content_hash(file, hashed_size);
+      if (auto existing = store.document_by_hash(hash)) {
+        store.link_path(path, mtime, size, *existing);
+        ++summary.duplicates;
+      } else {
+        DocumentRecord rec{hash, to_string(detect_format(file).format), file.filename().string(), "indexed", "",
+                           static_cast<long long>(hashed_size)};
+        std::vector<NewChunk> chunks;
+        try {
+          Document doc = read_document(file, options.limits);
+          rec.format = to_string(doc.format);
+          rec.title = doc.title;
+          for (const Chunk& c : chunk_document(doc, options.chunks, options.count_tokens)) {
+            chunks.push_back({c.text, c.section_path, c.page_first, c.page_last, static_cast<long long>(c.begin),
+                              static_cast<long long>(c.end), static_cast<long long>(c.tokens)});
+          }
+          ++summary.indexed;
+        } catch (const ReadError& e) {
+          rec.status = "failed";
+          rec.error = e.what();
+          summary.failures.emplace_back(path, e.what());
+          ++summary.failed;
+        }
+        FormatTally& t = summary.by_format[rec.format];
+        ++t.files;
+        t.chunks += chunks.size();
+        t.failed += rec.status == "failed";
+        progress.chunks += chunks.size();
+        store.put_document(path, mtime, rec, chunks);
+      }
+    }
+    ++progress.files_done;
+    progress.bytes_done += static_cast<std::uint64_t>(std::max(0LL, size));
+  }
+  report();
+
+  if (options.prune && !summary.cancelled) {
+    const std::set<std::string> seen = [&] {
+      std::set<std::string> s;
+      for (const auto& f : files) s.insert(f.string());
+      return s;
+    }();
+    for (const std::string& p : store.paths()) {
+      const bool under_root = std::any_of(roots.begin(), roots.end(), [&](const fs::path& r) {
+        const std::string root = fs::absolute(r).string();
+        return p.compare(0, root.size(), root) == 0;
+      });
+      if (under_root && !seen.count(p)) {
+        store.remove_path(p);
+        ++summary.pruned;
+      }
+    }
+  }
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace hd

@@ -1,0 +1,145 @@
+// The store's documents, paths and chunks, and full-text search over the chunks.
+#include <sqlite3.h>
+
+#include <cctype>
+
+#include "hd/retrieval/store.h"
+#include "sqlite_util.h"
+
+namespace hd {
+namespace {
+
+// Drops `document_id` when no path refers to it any more (its chunks go with it).
+void drop_if_orphaned(sqlite3* db, long long document_id) {
+  sqlite::Statement(db, "DELETE FROM documents WHERE id = ?1 AND NOT EXISTS "
+                        "(SELECT 1 FROM document_paths WHERE document_id = ?1)")
+      .bind(1, document_id)
+      .run();
+}
+
+void point_path(sqlite3* db, const std::string& path, long long mtime_ns, long long size, long long document_id) {
+  std::optional<long long> previous;
+  {
+    sqlite::Statement q(db, "SELECT document_id FROM document_paths WHERE path = ?1");
+    if (q.bind(1, path).step()) previous = q.integer(0);
+  }
+  sqlite::Statement(db, "INSERT INTO document_paths(path, document_id, mtime_ns, size_bytes) VALUES (?1, ?2, ?3, ?4) "
+                        "ON CONFLICT(path) DO UPDATE SET document_id = ?2, mtime_ns = ?3, size_bytes = ?4")
+      .bind(1, path)
+      .bind(2, document_id)
+      .bind(3, mtime_ns)
+      .bind(4, size)
+      .run();
+  if (previous && *previous != document_id) drop_if_orphaned(db, *previous);
+}
+
+// The words of a query as an FTS5 expression: each quoted (no operator injection), any may match.
+std::string fts_query(const std::string& query) {
+  std::string out, word;
+  auto flush = [&] {
+    if (word.empty()) return;
+    out += (out.empty() ? "\"" : " OR \"") + word + "\"";
+    word.clear();
+  };
+  for (char c : query) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || (static_cast<unsigned char>(c) & 0x80)) word += c;
+    else flush();
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
+long long Store::chunk_count() const { return sqlite::query_int(db_, "SELECT count(*) FROM chunks"); }
+
+std::optional<PathRecord> Store::path_record(const std::string& path) const {
+  sqlite::Statement q(db_, "SELECT document_id, mtime_ns, size_bytes FROM document_paths WHERE path = ?1");
+  if (!q.bind(1, path).step()) return std::nullopt;
+  return PathRecord{q.integer(0), q.integer(1), q.integer(2)};
+}
+
+std::optional<long long> Store::document_by_hash(const std::string& hash) const {
+  sqlite::Statement q(db_, "SELECT id FROM documents WHERE content_hash = ?1");
+  if (!q.bind(1, hash).step()) return std::nullopt;
+  return q.integer(0);
+}
+
+long long Store::put_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc,
+                              const std::vector<NewChunk>& chunks) {
+  sqlite::Transaction tx(db_);
+  sqlite::Statement ins(db_, "INSERT INTO documents(content_hash, size_bytes, format, title, status, error) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  ins.bind(1, doc.content_hash).bind(2, doc.size).bind(3, doc.format).bind(4, doc.title).bind(5, doc.status);
+  if (doc.error.empty()) ins.bind_null(6);
+  else ins.bind(6, doc.error);
+  ins.run();
+  const long long id = sqlite3_last_insert_rowid(db_);
+  long long ordinal = 0;
+  for (const NewChunk& c : chunks) {
+    sqlite::Statement one(db_, "INSERT INTO chunks(document_id, ordinal, text, section_path, page_first, page_last, "
+                               "char_begin, char_end, token_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    one.bind(1, id).bind(2, ordinal++).bind(3, c.text).bind(4, c.section_path);
+    if (c.page_first) one.bind(5, static_cast<long long>(c.page_first)).bind(6, static_cast<long long>(c.page_last));
+    else one.bind_null(5).bind_null(6);
+    one.bind(7, c.char_begin).bind(8, c.char_end).bind(9, c.token_count).run();
+  }
+  point_path(db_, path, mtime_ns, doc.size, id);
+  tx.commit();
+  return id;
+}
+
+void Store::link_path(const std::string& path, long long mtime_ns, long long size, long long document_id) {
+  sqlite::Transaction tx(db_);
+  point_path(db_, path, mtime_ns, size, document_id);
+  tx.commit();
+}
+
+void Store::remove_path(const std::string& path) {
+  sqlite::Transaction tx(db_);
+  std::optional<long long> doc;
+  {
+    sqlite::Statement q(db_, "SELECT document_id FROM document_paths WHERE path = ?1");
+    if (q.bind(1, path).step()) doc = q.integer(0);
+  }
+  sqlite::Statement(db_, "DELETE FROM document_paths WHERE path = ?1").bind(1, path).run();
+  if (doc) drop_if_orphaned(db_, *doc);
+  tx.commit();
+}
+
+std::vector<std::string> Store::paths() const {
+  std::vector<std::string> out;
+  sqlite::Statement q(db_, "SELECT path FROM document_paths ORDER BY path");
+  while (q.step()) out.push_back(q.text(0));
+  return out;
+}
+
+std::vector<StoredDocument> Store::documents() const {
+  std::vector<StoredDocument> out;
+  sqlite::Statement q(db_,
+                      "SELECT d.id, p.path, d.format, coalesce(d.title, ''), d.status, coalesce(d.error, ''), "
+                      "(SELECT count(*) FROM chunks c WHERE c.document_id = d.id) "
+                      "FROM document_paths p JOIN documents d ON d.id = p.document_id ORDER BY p.path");
+  while (q.step()) out.push_back({q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.integer(6)});
+  return out;
+}
+
+std::vector<SearchHit> Store::search_text(const std::string& query, int k) const {
+  std::vector<SearchHit> out;
+  const std::string match = fts_query(query);
+  if (match.empty() || k <= 0) return out;
+  sqlite::Statement q(db_,
+                      "SELECT c.id, (SELECT min(path) FROM document_paths WHERE document_id = d.id), "
+                      "coalesce(d.title, ''), coalesce(c.section_path, ''), c.text, coalesce(c.page_first, 0), "
+                      "coalesce(c.page_last, 0), bm25(chunks_fts) AS score "
+                      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
+                      "WHERE chunks_fts MATCH ?1 ORDER BY score LIMIT ?2");
+  q.bind(1, match).bind(2, static_cast<long long>(k));
+  while (q.step()) {
+    out.push_back({q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), static_cast<int>(q.integer(5)),
+                   static_cast<int>(q.integer(6)), q.real(7)});
+  }
+  return out;
+}
+
+}  // namespace hd

@@ -1,0 +1,110 @@
+// Ingesting the bundled samples into a real SQLite store: every format read, a second run
+// changes nothing, a changed file is re-indexed, identical content is stored once, pruning
+// forgets deleted files, failures are recorded with reasons, and search finds the passage.
+#include <gtest/gtest.h>
+
+#include "hd/app/ingest_folder.h"
+#include "support/temp_dir.h"
+
+namespace hd {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kSamples = fs::path(HD_SOURCE_DIR) / "samples";
+
+std::size_t bytes_as_tokens(std::string_view s) { return (s.size() + 3) / 4; }
+
+class IngestFolder : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy(kSamples, dir_ / "docs", fs::copy_options::recursive);
+    store_ = Store::open(dir_ / "store");
+    options_.count_tokens = bytes_as_tokens;
+    options_.chunks.max_tokens = 64;
+  }
+  IngestSummary run() { return ingest_paths(*store_, {dir_ / "docs"}, options_); }
+  test::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  IngestOptions options_;
+};
+
+TEST_F(IngestFolder, ReadsEveryFormatAndSecondRunChangesNothing) {
+  IngestSummary first = run();
+  EXPECT_EQ(first.failed, 0u);
+  for (const char* f : {"text", "markdown", "html", "pdf", "docx"}) {
+    EXPECT_GE(first.by_format[f].files, 1u) << f;
+    EXPECT_GE(first.by_format[f].chunks, 1u) << f;
+  }
+  const long long chunks = store_->chunk_count();
+  IngestSummary second = run();
+  EXPECT_EQ(second.indexed, 0u);
+  EXPECT_EQ(second.unchanged, first.indexed);
+  EXPECT_EQ(store_->chunk_count(), chunks);
+}
+
+TEST_F(IngestFolder, ChangedFileIsReindexedAndItsOldChunksGo) {
+  run();
+  const fs::path notes = dir_ / "docs" / "release-notes.txt";
+  test::write_file(notes, "Completely new notes about quantum gardening.\n");
+  fs::last_write_time(notes, fs::last_write_time(notes) + std::chrono::seconds(5));
+  IngestSummary again = run();
+  EXPECT_EQ(again.indexed, 1u);
+  EXPECT_FALSE(store_->search_text("gardening", 5).empty());
+  EXPECT_TRUE(store_->search_text("incrementally", 5).empty()) << "the old text must be gone";
+}
+
+TEST_F(IngestFolder, IdenticalContentIsStoredOnceUnderBothPaths) {
+  run();
+  fs::copy_file(dir_ / "docs" / "hyena-filters.md", dir_ / "docs" / "copy-of-filters.md");
+  const long long documents = store_->document_count();
+  IngestSummary again = run();
+  EXPECT_EQ(again.duplicates, 1u);
+  EXPECT_EQ(store_->document_count(), documents);
+  EXPECT_EQ(store_->paths().size(), 7u);
+}
+
+TEST_F(IngestFolder, PruneForgetsDeletedFilesAndFailuresCarryTheirReason) {
+  run();
+  fs::remove(dir_ / "docs" / "meeting-notes.docx");
+  test::write_file(dir_ / "docs" / "broken.pdf", "%PDF-1.4\nnot really a pdf");
+  options_.prune = true;
+  IngestSummary again = run();
+  EXPECT_EQ(again.pruned, 1u);
+  EXPECT_TRUE(store_->search_text("attendees", 5).empty());
+  ASSERT_EQ(again.failures.size(), 1u);
+  EXPECT_NE(again.failures[0].second.find("broken.pdf: not a readable PDF"), std::string::npos);
+  bool listed = false;
+  for (const auto& d : store_->documents()) listed = listed || (d.status == "failed" && d.path.find("broken.pdf") != std::string::npos);
+  EXPECT_TRUE(listed);
+}
+
+TEST_F(IngestFolder, SearchRanksTheAnsweringPassageFirstWithItsCitation) {
+  run();
+  auto hits = store_->search_text("Why is the second question faster?", 3);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_NE(hits[0].path.find("long-context-faq.html"), std::string::npos);
+  EXPECT_NE(hits[0].section_path.find("Why is the second question faster?"), std::string::npos);
+  auto pdf = store_->search_text("inference cache transformer", 3);
+  ASSERT_FALSE(pdf.empty());
+  EXPECT_NE(pdf[0].path.find("gpu-benchmark-report.pdf"), std::string::npos);
+  EXPECT_GE(pdf[0].page_first, 1);
+  EXPECT_TRUE(store_->search_text("\"unbalanced AND OR (", 3).size() <= 3) << "query syntax must not break search";
+}
+
+TEST_F(IngestFolder, CancelStopsBetweenFilesAndTheNextRunFinishes) {
+  std::atomic<bool> cancel{false};
+  options_.cancel = &cancel;
+  options_.on_progress = [&](const IngestProgress& p) {
+    if (p.files_done == 2) cancel = true;
+  };
+  IngestSummary partial = run();
+  EXPECT_TRUE(partial.cancelled);
+  EXPECT_LT(partial.indexed, 6u);
+  cancel = false;
+  options_.on_progress = nullptr;
+  IngestSummary rest = run();
+  EXPECT_EQ(partial.indexed + rest.indexed, 6u);
+}
+
+}  // namespace
+}  // namespace hd
