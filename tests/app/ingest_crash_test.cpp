@@ -43,7 +43,7 @@ long long query(sqlite3* db, const char* sql) {
 
 TEST(IngestCrash, KilledRunsLeaveAConsistentStoreThatTheNextRunCompletes) {
   test::TempDir dir;
-  const int files = 150;
+  const int files = 600;  // a full run takes ~0.5 s, so kills in the first 200 ms land mid-run
   fs::create_directories(dir / "docs");
   for (int i = 0; i < files; ++i) {
     std::string text = "# Document " + std::to_string(i) + "\n\n";
@@ -51,9 +51,9 @@ TEST(IngestCrash, KilledRunsLeaveAConsistentStoreThatTheNextRunCompletes) {
     test::write_file(dir / "docs" / ("doc" + std::to_string(i) + ".md"), text);
   }
   std::mt19937 gen(7);
-  std::uniform_int_distribution<int> delay_ms(5, 250);  // a whole run takes about 200 ms here, longer under ASan
+  std::uniform_int_distribution<int> delay_ms(10, 200);
   int interrupted_midway = 0;
-  for (int round = 0; round < 14; ++round) {
+  for (int round = 0; round < 10; ++round) {
     const pid_t pid = start_ingest(dir / "docs", dir / "store");
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(gen)));
     kill(pid, SIGKILL);
