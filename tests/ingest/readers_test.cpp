@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "hd/ingest/readers.h"
@@ -185,6 +186,16 @@ TEST(ReadPdf, TruncatedAndTextlessPdfsAreRefusedWithReason) {
   EXPECT_NE(error_of(d / "cut.pdf").find("cut.pdf: not a readable PDF"), std::string::npos) << error_of(d / "cut.pdf");
   write_file(d / "scan.pdf", make_pdf({"", ""}));
   EXPECT_NE(error_of(d / "scan.pdf").find("no text layer"), std::string::npos) << error_of(d / "scan.pdf");
+}
+
+TEST(ReadPdf, EncryptedPdfIsRefusedAsSuch) {
+  TempDir d;
+  write_file(d / "plain.pdf", make_pdf({"Confidential figures"}));
+  const std::string cmd = "qpdf --encrypt secret owner 256 -- '" + (d / "plain.pdf").string() + "' '" +
+                          (d / "locked.pdf").string() + "' 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "qpdf (installed by scripts/setup) could not encrypt the fixture";
+  const std::string err = error_of(d / "locked.pdf");
+  EXPECT_NE(err.find("locked.pdf: the PDF is encrypted"), std::string::npos) << err;
 }
 
 TEST(ReadDocx, HeadingStylesBecomeSections) {
