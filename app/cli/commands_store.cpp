@@ -63,7 +63,7 @@ int run_ingest(const Argv& argv) {
   if (tty) std::fprintf(stderr, "\n");
   std::cout << "ingested into " << store->dir().string() << " in " << s.seconds << " s: " << s.indexed << " new, "
             << s.unchanged << " unchanged, " << s.duplicates << " duplicate, " << s.failed << " failed, " << s.pruned
-            << " pruned\n";
+            << " pruned" << (s.vanished ? ", " + std::to_string(s.vanished) + " vanished while reading" : "") << "\n";
   for (const auto& [format, t] : s.by_format) {
     std::cout << "  " << format << ": " << t.files << " file(s), " << t.chunks << " chunk(s), " << t.failed << " failed\n";
   }

@@ -81,6 +81,11 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
     report();
     std::error_code ec;
     const auto size = static_cast<long long>(fs::file_size(file, ec));
+    if (ec) {  // gone (or unreadable) since the folder was listed: nothing to store this time
+      ++summary.vanished;
+      ++progress.files_done;
+      continue;
+    }
     const long long mtime = mtime_ns(file);
     const std::string path = file.string();
     if (auto known = store.path_record(path); known && known->mtime_ns == mtime && known->size == size) {
