@@ -1,6 +1,5 @@
 // hyenadesk generate: load a model folder, read the prompt, stream the continuation.
 // Ctrl-C stops generation cleanly (the text so far is kept); a second Ctrl-C exits.
-#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <iostream>

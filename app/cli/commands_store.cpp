@@ -1,7 +1,6 @@
 // hyenadesk ingest / search / docs: the document store from the command line.
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 

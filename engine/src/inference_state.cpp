@@ -1,8 +1,5 @@
 #include "hd/engine/inference_state.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 #include <sstream>
