@@ -19,7 +19,8 @@ if(NOT HD_CUDA STREQUAL "OFF")
   endif()
 endif()
 
-# sm_80 and sm_90 machine code, plus compute_90 PTX so newer GPUs can JIT it.
+# sm_80 and sm_90a machine code (90a: the Hopper-only wgmma instructions), plus compute_90
+# PTX so newer GPUs can JIT the portable kernels.
 if(HD_WANT_CUDA AND NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  set(CMAKE_CUDA_ARCHITECTURES "80-real;90-real;90-virtual" CACHE STRING "CUDA architectures")
+  set(CMAKE_CUDA_ARCHITECTURES "80-real;90a-real;90-virtual" CACHE STRING "CUDA architectures")
 endif()

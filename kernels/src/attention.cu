@@ -1,5 +1,6 @@
 // Causal GQA attention, three kernels by shape:
 //   one query row (decode): split-K over the cache (attention_decode.cuh);
+//   bf16 chunks with head_dim 128 on Hopper: warpgroup MMA (attention_wgmma.cuh);
 //   bf16 chunks with head_dim 64 or 128: FlashAttention-2-style on tensor cores (attention_fa2.cuh);
 //   anything else (float32, other head dims): one warp per (query row, head), keys in tiles of
 //   32 with an online softmax, exact in float32 (below).
@@ -13,6 +14,7 @@
 #include "hd/kernels/cuda_context.h"
 #include "attention_decode.cuh"
 #include "attention_fa2.cuh"
+#include "attention_wgmma.cuh"
 #include "numeric.cuh"
 
 namespace hd {
@@ -123,6 +125,27 @@ void launch_fa2(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   HD_CHECK_LAUNCH();
 }
 
+void launch_wgmma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+  using namespace attention_detail;
+  const int smem = static_cast<int>(sizeof(WgmmaSmem)) + 1024;  // + room to align to 1 KB
+  static const bool configured = [&] {
+    HD_CUDA_CHECK(cudaFuncSetAttribute(wgmma_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    return true;
+  }();
+  (void)configured;
+  dim3 grid(p.heads, (p.rows + kWgRows - 1) / kWgRows);
+  wgmma_attention_kernel<<<grid, kWgThreads, smem, stream>>>(p);
+  HD_CHECK_LAUNCH();
+}
+
+bool attention_wgmma_available() {
+  int device = 0, major = 0, minor = 0;
+  HD_CUDA_CHECK(cudaGetDevice(&device));
+  HD_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  HD_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return major == 9 && minor == 0;  // sm_90a machine code is built for exactly this
+}
+
 std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long keys) {
   const long long per_split = keys_per_split(keys);
   const std::size_t splits = static_cast<std::size_t>((keys + per_split - 1) / per_split);
@@ -130,25 +153,44 @@ std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long k
 }
 
 template <typename T>
-void causal_attention(const AttentionParams<T>& p, cudaStream_t stream) {
+void causal_attention(const AttentionParams<T>& p, cudaStream_t stream, AttentionKernel kernel) {
   if (p.head_dim <= 0 || p.head_dim > 256 || p.kv_heads <= 0 || p.heads % p.kv_heads != 0) {
     throw std::invalid_argument("causal_attention: unsupported shape (head_dim " + std::to_string(p.head_dim) +
                                 ", heads " + std::to_string(p.heads) + ", kv_heads " + std::to_string(p.kv_heads) + ")");
   }
   const long long items = static_cast<long long>(p.rows) * p.heads;
   if (items == 0) return;
-  if (p.rows == 1 && p.heads / p.kv_heads <= attention_detail::kMaxGroup) return launch_decode<T>(p, stream);
+  if (p.rows == 1 && p.heads / p.kv_heads <= attention_detail::kMaxGroup && kernel == AttentionKernel::automatic) {
+    return launch_decode<T>(p, stream);
+  }
   if (p.device_position) throw std::invalid_argument("causal_attention: device_position is for one-row calls");
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    // Decode (a few rows) stays on the warp kernel: a 64-row tile would be mostly idle.
-    if (p.rows >= 16 && p.head_dim == 128) return launch_fa2<128>(p, stream);
-    if (p.rows >= 16 && p.head_dim == 64) return launch_fa2<64>(p, stream);
+    static const bool hopper = attention_wgmma_available();
+    switch (kernel) {
+      case AttentionKernel::automatic:
+        // A few rows (decode, short follow-ups) stay on the warp kernel: a 64-row tile would be
+        // mostly idle.
+        if (p.rows >= 16 && p.head_dim == 128) return hopper ? launch_wgmma(p, stream) : launch_fa2<128>(p, stream);
+        if (p.rows >= 16 && p.head_dim == 64) return launch_fa2<64>(p, stream);
+        break;
+      case AttentionKernel::wgmma:
+        if (!hopper || p.head_dim != 128) throw std::invalid_argument("causal_attention: the wgmma kernel needs an sm_90 device and head_dim 128");
+        return launch_wgmma(p, stream);
+      case AttentionKernel::fa2:
+        if (p.head_dim == 128) return launch_fa2<128>(p, stream);
+        if (p.head_dim == 64) return launch_fa2<64>(p, stream);
+        throw std::invalid_argument("causal_attention: the FA2 kernel needs head_dim 64 or 128");
+      case AttentionKernel::warp:
+        break;
+    }
+  } else if (kernel == AttentionKernel::wgmma || kernel == AttentionKernel::fa2) {
+    throw std::invalid_argument("causal_attention: tensor-core kernels take bf16 inputs");
   }
   attention_kernel<T><<<static_cast<unsigned>((items + kWarps - 1) / kWarps), kWarps * 32, 0, stream>>>(p);
   HD_CHECK_LAUNCH();
 }
 
-template void causal_attention<float>(const AttentionParams<float>&, cudaStream_t);
-template void causal_attention<__nv_bfloat16>(const AttentionParams<__nv_bfloat16>&, cudaStream_t);
+template void causal_attention<float>(const AttentionParams<float>&, cudaStream_t, AttentionKernel);
+template void causal_attention<__nv_bfloat16>(const AttentionParams<__nv_bfloat16>&, cudaStream_t, AttentionKernel);
 
 }  // namespace hd

@@ -20,7 +20,7 @@ struct Shape {
   long long first_position;
 };
 
-double run_case(const Shape& s) {
+double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automatic) {
   std::mt19937 gen(s.rows * 7 + s.head_dim);
   std::normal_distribution<float> n(0.f, 1.f);
   const long long keys = s.first_position + s.rows;
@@ -37,7 +37,7 @@ double run_case(const Shape& s) {
   HD_CUDA_CHECK(cudaMemsetAsync(dout.data(), 0xff, dout.bytes(), ctx.stream()));
   AttentionParams<__nv_bfloat16> p{dq.data(), dk.data(), dv.data(), dout.data(), s.rows, s.heads, s.kv_heads,
                                    s.head_dim, s.first_position};
-  causal_attention(p, ctx.stream());
+  causal_attention(p, ctx.stream(), kernel);
   std::vector<__nv_bfloat16> out = dout.download(ctx.stream());
 
   double num = 0, den = 0;
@@ -77,6 +77,22 @@ TEST(CudaAttention, TensorCorePathMatchesFloat64) {
   EXPECT_LT(run_case({70, 4, 4, 64, 0}), 1e-2);
   EXPECT_LT(run_case({200, 4, 1, 128, 0}), 1e-2);    // a chunk starting at position 0, diagonal tiles
   EXPECT_LT(run_case({64, 8, 8, 128, 1000}), 1e-2);  // a later chunk over a long cache
+}
+
+TEST(CudaAttention, HopperWgmmaKernelMatchesFloat64) {
+  HD_REQUIRE_CUDA_DEVICE();
+  if (!attention_wgmma_available()) GTEST_SKIP() << "the wgmma kernel needs an sm_90 device";
+  const auto k = AttentionKernel::wgmma;
+  EXPECT_LT(run_case({150, 8, 2, 128, 77}, k), 1e-2);    // rows not a multiple of 128, odd cache offset
+  EXPECT_LT(run_case({300, 4, 1, 128, 0}, k), 1e-2);     // from position 0: diagonal tiles, a partial last block
+  EXPECT_LT(run_case({128, 8, 8, 128, 1000}, k), 1e-2);  // a later chunk over a long cache
+  EXPECT_LT(run_case({17, 32, 8, 128, 4000}, k), 1e-2);  // a short follow-up question at the 7B head layout
+}
+
+TEST(CudaAttention, Fa2KernelStillMatchesFloat64OnHopper) {
+  HD_REQUIRE_CUDA_DEVICE();
+  EXPECT_LT(run_case({150, 8, 2, 128, 77}, AttentionKernel::fa2), 1e-2);
+  EXPECT_LT(run_case({300, 4, 1, 128, 0}, AttentionKernel::fa2), 1e-2);
 }
 
 TEST(CudaAttention, WarpPathMatchesFloat64ForOtherShapesAndDecode) {

@@ -1,0 +1,141 @@
+// bench_attention: our causal GQA attention kernels alone, at the 7B model's attention shape
+// (32 query heads, 8 kv heads, head dim 128, bf16), against the bf16 GEMM peak of the same run.
+//   full:  one call over a whole prompt of L tokens (queries 0..L-1, keys 0..L-1);
+//   chunk: the last 8192-token chunk of an L-token chunked prefill (queries L-8192..L-1).
+// Kernels: wgmma (Hopper) and the mma.sync FlashAttention-2 kernel. Their outputs are compared
+// with each other on every shape (relative L2), so a fast wrong kernel shows.
+// bench/peers/attention_peers.py measures PyTorch's FlashAttention-2 and cuDNN on the same shapes.
+// Options: --lengths 8192,32768,131072  --reps N
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench_report.h"
+#include "gpu_peaks.h"
+#include "hd/kernels/attention.h"
+#include "hd/kernels/cuda_check.h"
+#include "hd/kernels/cuda_context.h"
+#include "hd/kernels/device.h"
+
+namespace {
+
+constexpr int kHeads = 32, kKvHeads = 8, kHeadDim = 128, kChunk = 8192;
+
+std::vector<long long> parse_lengths(const std::string& s) {
+  std::vector<long long> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stoll(item));
+  return out;
+}
+
+std::string arg(int argc, char** argv, const std::string& flag, const std::string& fallback) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (flag == argv[i]) return argv[i + 1];
+  }
+  return fallback;
+}
+
+// Causal attention FLOPs (QK^T and PV, 2 per multiply-add) of `rows` queries starting at `first`.
+double attention_flops(long long rows, long long first) {
+  const double keys_seen = static_cast<double>(rows) * first + static_cast<double>(rows) * (rows + 1) / 2.0;
+  return 4.0 * keys_seen * kHeadDim * kHeads;
+}
+
+__global__ void fill_random(__nv_bfloat16* x, long long n, unsigned seed) {
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    unsigned h = static_cast<unsigned>(i) * 2654435761u ^ seed;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    x[i] = __float2bfloat16((static_cast<float>(h & 0xffff) / 65535.f - 0.5f) * 4.f);
+  }
+}
+
+double relative_l2(const std::vector<__nv_bfloat16>& a, const std::vector<__nv_bfloat16>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double x = __bfloat162float(a[i]), y = __bfloat162float(b[i]);
+    num += (x - y) * (x - y);
+    den += y * y;
+  }
+  return std::sqrt(num / std::max(den, 1e-30));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hd;
+  if (const DeviceInfo dev = query_device(0); !dev.available) {
+    std::cerr << "bench_attention: no CUDA device (" << dev.reason << ")\n";
+    return 1;
+  }
+  const auto lengths = parse_lengths(arg(argc, argv, "--lengths", "8192,32768,131072"));
+  const int reps = std::stoi(arg(argc, argv, "--reps", "3"));
+  CudaContext ctx;
+  bench::BenchReport report("attention");
+  const bench::GpuPeaks peaks = bench::measure_gpu_peaks(ctx);
+  report.set("shape", "causal GQA, 32 query heads, 8 kv heads, head dim 128, bf16, batch 1");
+  report.set("measured_bf16_gemm_tflops", peaks.gemm_tflops);
+  const bool hopper = attention_wgmma_available();
+
+  const long long max_len = *std::max_element(lengths.begin(), lengths.end());
+  DeviceBuffer<__nv_bfloat16> k(max_len * kKvHeads * kHeadDim), v(k.size());
+  DeviceBuffer<__nv_bfloat16> q(max_len * kHeads * kHeadDim), out(q.size()), ref(q.size());
+  fill_random<<<1024, 256, 0, ctx.stream()>>>(k.data(), static_cast<long long>(k.size()), 1u);
+  fill_random<<<1024, 256, 0, ctx.stream()>>>(v.data(), static_cast<long long>(v.size()), 2u);
+  fill_random<<<1024, 256, 0, ctx.stream()>>>(q.data(), static_cast<long long>(q.size()), 3u);
+  HD_CHECK_LAUNCH();
+
+  cudaEvent_t start, stop;
+  HD_CUDA_CHECK(cudaEventCreate(&start));
+  HD_CUDA_CHECK(cudaEventCreate(&stop));
+  for (const long long L : lengths) {
+    for (const std::string mode : {"full", "chunk"}) {
+      if (mode == "chunk" && L <= kChunk) continue;
+      const long long first = mode == "full" ? 0 : L - kChunk;
+      const int rows = static_cast<int>(L - first);
+      AttentionParams<__nv_bfloat16> p{q.data(), k.data(), v.data(), out.data(), rows, kHeads, kKvHeads, kHeadDim, first};
+      std::vector<std::pair<std::string, AttentionKernel>> kernels = {{"fa2", AttentionKernel::fa2}};
+      if (hopper) kernels.insert(kernels.begin(), {"wgmma", AttentionKernel::wgmma});
+      std::vector<__nv_bfloat16> first_out;
+      for (const auto& [name, kernel] : kernels) {
+        causal_attention(p, ctx.stream(), kernel);  // warm-up
+        std::vector<float> ms;
+        for (int r = 0; r < reps; ++r) {
+          HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
+          causal_attention(p, ctx.stream(), kernel);
+          HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
+          HD_CUDA_CHECK(cudaEventSynchronize(stop));
+          float t = 0;
+          HD_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
+          ms.push_back(t);
+        }
+        std::sort(ms.begin(), ms.end());
+        const double s = ms[ms.size() / 2] / 1e3;
+        const double tflops = attention_flops(rows, first) / s / 1e12;
+        std::vector<__nv_bfloat16> got(static_cast<size_t>(rows) * kHeads * kHeadDim);
+        HD_CUDA_CHECK(cudaMemcpyAsync(got.data(), out.data(), got.size() * sizeof(__nv_bfloat16), cudaMemcpyDeviceToHost,
+                                      ctx.stream()));
+        ctx.synchronize();
+        double diff = 0;
+        if (first_out.empty()) first_out = got;
+        else diff = relative_l2(got, first_out);
+        report.add_row({{"kernel", name}, {"mode", mode}, {"tokens", L}, {"query_rows", rows}, {"ms", s * 1e3},
+                        {"tflops", tflops}, {"vs_gemm_peak", tflops / peaks.gemm_tflops},
+                        {"rel_l2_vs_first_kernel", diff}});
+      }
+    }
+  }
+  report.note("full: one call over the whole prompt; chunk: the last 8192-token chunk of a chunked prefill");
+  report.note("rel_l2_vs_first_kernel: output of this kernel against the first kernel listed for the shape");
+  report.print_table(std::cout);
+  std::cout << "results: " << report.write_json().string() << "\n";
+  return 0;
+}
