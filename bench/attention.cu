@@ -103,7 +103,9 @@ int main(int argc, char** argv) {
       const int rows = static_cast<int>(L - first);
       AttentionParams<__nv_bfloat16> p{q.data(), k.data(), v.data(), out.data(), rows, kHeads, kKvHeads, kHeadDim, first};
       std::vector<std::pair<std::string, AttentionKernel>> kernels = {{"fa2", AttentionKernel::fa2}};
-      if (hopper) kernels.insert(kernels.begin(), {"wgmma", AttentionKernel::wgmma});
+      if (hopper) {
+        kernels.insert(kernels.begin(), {{"wgmma", AttentionKernel::wgmma}, {"wgmma_cp_async", AttentionKernel::wgmma_cp_async}});
+      }
       std::vector<__nv_bfloat16> first_out;
       for (const auto& [name, kernel] : kernels) {
         causal_attention(p, ctx.stream(), kernel);  // warm-up

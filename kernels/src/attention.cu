@@ -4,6 +4,9 @@
 //   bf16 chunks with head_dim 64 or 128: FlashAttention-2-style on tensor cores (attention_fa2.cuh);
 //   anything else (float32, other head dims): one warp per (query row, head), keys in tiles of
 //   32 with an online softmax, exact in float32 (below).
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <type_traits>
@@ -15,6 +18,7 @@
 #include "attention_decode.cuh"
 #include "attention_fa2.cuh"
 #include "attention_wgmma.cuh"
+#include "attention_wgmma_tma.cuh"
 #include "numeric.cuh"
 
 namespace hd {
@@ -138,6 +142,44 @@ void launch_wgmma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) 
   HD_CHECK_LAUNCH();
 }
 
+// A 2-D TMA map over the first `keys` rows of a [rows][width] bf16 cache, boxes of 64 columns x
+// 128 rows with the 128-byte swizzle; rows past `keys` read as zeros.
+CUtensorMap cache_tensor_map(const __nv_bfloat16* cache, long long keys, int width) {
+  static PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    HD_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found));
+    if (found != cudaDriverEntryPointSuccess || !fn) throw std::runtime_error("causal_attention: the driver has no cuTensorMapEncodeTiled");
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  }();
+  CUtensorMap map{};
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(width), static_cast<cuuint64_t>(keys)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(width) * sizeof(__nv_bfloat16)};
+  const cuuint32_t box[2] = {64, static_cast<cuuint32_t>(attention_detail::kWgKeys)};
+  const cuuint32_t element_strides[2] = {1, 1};
+  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<__nv_bfloat16*>(cache), dims, strides, box,
+                            element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                            CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) throw std::runtime_error("causal_attention: cuTensorMapEncodeTiled failed (CUresult " + std::to_string(r) + ")");
+  return map;
+}
+
+void launch_wgmma_tma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+  using namespace attention_detail;
+  const int smem = static_cast<int>(sizeof(WgmmaTmaSmem)) + 1024;
+  static const bool configured = [&] {
+    HD_CUDA_CHECK(cudaFuncSetAttribute(wgmma_tma_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    return true;
+  }();
+  (void)configured;
+  const long long keys = p.first_position + p.rows;
+  const int width = p.kv_heads * p.head_dim;
+  const CUtensorMap k_map = cache_tensor_map(p.k_cache, keys, width), v_map = cache_tensor_map(p.v_cache, keys, width);
+  dim3 grid(p.heads, (p.rows + kWgRows - 1) / kWgRows);
+  wgmma_tma_attention_kernel<<<grid, kTmaThreads, smem, stream>>>(p, k_map, v_map);
+  HD_CHECK_LAUNCH();
+}
+
 bool attention_wgmma_available() {
   int device = 0, major = 0, minor = 0;
   HD_CUDA_CHECK(cudaGetDevice(&device));
@@ -170,12 +212,13 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream, Attentio
       case AttentionKernel::automatic:
         // A few rows (decode, short follow-ups) stay on the warp kernel: a 64-row tile would be
         // mostly idle.
-        if (p.rows >= 16 && p.head_dim == 128) return hopper ? launch_wgmma(p, stream) : launch_fa2<128>(p, stream);
+        if (p.rows >= 16 && p.head_dim == 128) return hopper ? launch_wgmma_tma(p, stream) : launch_fa2<128>(p, stream);
         if (p.rows >= 16 && p.head_dim == 64) return launch_fa2<64>(p, stream);
         break;
       case AttentionKernel::wgmma:
-        if (!hopper || p.head_dim != 128) throw std::invalid_argument("causal_attention: the wgmma kernel needs an sm_90 device and head_dim 128");
-        return launch_wgmma(p, stream);
+      case AttentionKernel::wgmma_cp_async:
+        if (!hopper || p.head_dim != 128) throw std::invalid_argument("causal_attention: the wgmma kernels need an sm_90 device and head_dim 128");
+        return kernel == AttentionKernel::wgmma ? launch_wgmma_tma(p, stream) : launch_wgmma(p, stream);
       case AttentionKernel::fa2:
         if (p.head_dim == 128) return launch_fa2<128>(p, stream);
         if (p.head_dim == 64) return launch_fa2<64>(p, stream);
@@ -183,7 +226,7 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream, Attentio
       case AttentionKernel::warp:
         break;
     }
-  } else if (kernel == AttentionKernel::wgmma || kernel == AttentionKernel::fa2) {
+  } else if (kernel != AttentionKernel::automatic && kernel != AttentionKernel::warp) {
     throw std::invalid_argument("causal_attention: tensor-core kernels take bf16 inputs");
   }
   attention_kernel<T><<<static_cast<unsigned>((items + kWarps - 1) / kWarps), kWarps * 32, 0, stream>>>(p);

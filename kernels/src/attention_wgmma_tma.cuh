@@ -1,0 +1,240 @@
+#pragma once
+// The Hopper attention kernel with a producer warpgroup (FlashAttention-3's structure, without
+// its intra-warpgroup overlap): warpgroup 0 only moves data -- one thread issues TMA copies of
+// the key/value tiles into a two-stage ring guarded by mbarriers -- while warpgroups 1 and 2
+// each own 64 query rows and run the wgmma/softmax loop of attention_wgmma.cuh. No block-wide
+// barrier inside the loop: a consumer waits for its tile's "full" barrier and releases the
+// stage through its "empty" barrier. The two consumers take turns issuing S = Q K^T (named
+// barriers 1 and 2), so one's softmax runs while the other's matrix multiply does.
+// TMA writes each [128 keys][64 dims] box in the 128-byte swizzle the descriptors expect, and
+// fills keys past the tensor map's extent (the visible keys) with zeros.
+#include <cuda.h>
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+#include "attention_wgmma.cuh"
+
+namespace hd::attention_detail {
+
+constexpr int kTmaThreads = 384;  // producer + two consumer warpgroups
+constexpr int kTmaStages = 2;
+constexpr int kTmaTileBytes = 4 * kWgBlockBytes;  // K and V, two 64-dim blocks each
+
+struct alignas(1024) WgmmaTmaSmem {
+  unsigned char k[kTmaStages][2][kWgBlockBytes];
+  unsigned char v[kTmaStages][2][kWgBlockBytes];
+  uint64_t full[kTmaStages];
+  uint64_t empty[kTmaStages];
+};
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+__device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(count));
+}
+__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT_%=;\n}\n" ::"r"(smem_u32(bar)),
+      "r"(parity)
+      : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_u32(bar)) : "memory");
+}
+__device__ __forceinline__ void mbar_expect_tx(uint64_t* bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
+          smem_u32(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(smem_u32(bar))
+      : "memory");
+}
+__device__ __forceinline__ void named_sync(int id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
+__device__ __forceinline__ void named_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
+
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+
+// k_map / v_map: 2-D maps over the visible keys of the cache ([keys][kv_heads * 128], boxes of
+// 64 dims x 128 keys, 128-byte swizzle).
+__global__ void __launch_bounds__(kTmaThreads, 1)
+    wgmma_tma_attention_kernel(AttentionParams<__nv_bfloat16> p, const __grid_constant__ CUtensorMap k_map,
+                               const __grid_constant__ CUtensorMap v_map) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ __align__(1024) unsigned char tma_smem_raw[];
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(tma_smem_raw));
+  WgmmaTmaSmem& sm = *reinterpret_cast<WgmmaTmaSmem*>(tma_smem_raw + ((1024 - (raw & 1023)) & 1023));
+
+  constexpr int HD = kWgHeadDim;
+  // 0 producer, 1 and 2 consumers; broadcast from lane 0 so the compiler knows it is uniform
+  // across the warp (else it serializes the wgmma instructions on the consumer path).
+  const int role = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);
+  const int h = blockIdx.x, kvh = h / (p.heads / p.kv_heads);
+  const int q0 = (gridDim.y - 1 - blockIdx.y) * kWgRows;  // later (longer) query blocks first
+  const long long key_count = p.first_position + min(p.rows, q0 + kWgRows);
+  const int tiles = static_cast<int>((key_count + kWgKeys - 1) / kWgKeys);
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kTmaStages; ++s) {
+      mbar_init(&sm.full[s], 1);
+      mbar_init(&sm.empty[s], 256);  // every consumer thread releases the stage
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (role == 0) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+    if (threadIdx.x == 0) {
+      for (int t = 0; t < tiles; ++t) {
+        const int s = t % kTmaStages;
+        mbar_wait(&sm.empty[s], ((t / kTmaStages) & 1) ^ 1);  // passes at once on the first lap
+        mbar_expect_tx(&sm.full[s], kTmaTileBytes);
+        const int key = t * kWgKeys, col = kvh * HD;
+        tma_load_2d(sm.k[s][0], &k_map, col, key, &sm.full[s]);
+        tma_load_2d(sm.k[s][1], &k_map, col + 64, key, &sm.full[s]);
+        tma_load_2d(sm.v[s][0], &v_map, col, key, &sm.full[s]);
+        tma_load_2d(sm.v[s][1], &v_map, col + 64, key, &sm.full[s]);
+      }
+    }
+    return;
+  }
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+
+  const int wg = role - 1, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const long long q_width = static_cast<long long>(p.heads) * HD;
+  const float scale_log2 = rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f;
+  const int r_lo = q0 + wg * 64 + warp * 16 + lane / 4;  // this thread's rows: r_lo and r_lo + 8
+  const long long pos_lo = p.first_position + r_lo, pos_hi = pos_lo + 8;
+  const long long wg_first_pos = p.first_position + q0 + wg * 64, wg_last_pos = wg_first_pos + 63;
+
+  uint32_t qf[HD / 16][4];
+  {
+    const __nv_bfloat16* q_lo = p.q + static_cast<long long>(r_lo) * q_width + h * HD;
+    const __nv_bfloat16* q_hi = q_lo + 8 * q_width;
+    const bool lo_ok = r_lo < p.rows, hi_ok = r_lo + 8 < p.rows;
+    for (int kk = 0; kk < HD / 16; ++kk) {
+      const int c = kk * 16 + 2 * (lane % 4);
+      qf[kk][0] = lo_ok ? *reinterpret_cast<const uint32_t*>(q_lo + c) : 0u;
+      qf[kk][1] = hi_ok ? *reinterpret_cast<const uint32_t*>(q_hi + c) : 0u;
+      qf[kk][2] = lo_ok ? *reinterpret_cast<const uint32_t*>(q_lo + c + 8) : 0u;
+      qf[kk][3] = hi_ok ? *reinterpret_cast<const uint32_t*>(q_hi + c + 8) : 0u;
+    }
+  }
+
+  float o[64];
+  for (int i = 0; i < 64; ++i) o[i] = 0.f;
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
+  const int my_turn = 1 + wg, other_turn = 2 - wg;
+  if (wg == 1) named_arrive(other_turn);  // consumer 0 issues first
+
+  for (int t = 0; t < tiles; ++t) {
+    const int s = t % kTmaStages;
+    const long long kt = static_cast<long long>(t) * kWgKeys;
+    mbar_wait(&sm.full[s], (t / kTmaStages) & 1);
+    const bool active = kt <= wg_last_pos;  // else every key of the tile is in this warpgroup's future
+
+    float s_acc[64];
+    for (int i = 0; i < 64; ++i) s_acc[i] = 0.f;
+    named_sync(my_turn);
+    if (active) {
+      wg_pin(o);
+      wg_fence();
+      for (int kk = 0; kk < HD / 16; ++kk) {
+        const uint64_t desc = wg_desc(&sm.k[s][kk / 4][(kk % 4) * 32], 16, 1024);
+        wg_mma_m64n128k16<0>(s_acc, qf[kk], desc, kk > 0);
+      }
+      wg_commit();
+    }
+    named_arrive(other_turn);
+    if (active) {
+      wg_wait_all();
+      wg_pin(s_acc);
+
+      const bool needs_mask = kt + kWgKeys - 1 > wg_first_pos || kt + kWgKeys > key_count;
+      float tile_max[2] = {-INFINITY, -INFINITY};
+      for (int j = 0; j < kWgKeys / 8; ++j) {
+        for (int e = 0; e < 4; ++e) {
+          float v = s_acc[4 * j + e] * scale_log2;
+          if (needs_mask) {
+            const long long key = kt + 8 * j + 2 * (lane % 4) + (e & 1);
+            const long long pos = e < 2 ? pos_lo : pos_hi;
+            if (key > pos || key >= key_count) v = -INFINITY;
+          }
+          s_acc[4 * j + e] = v;
+          tile_max[e / 2] = fmaxf(tile_max[e / 2], v);
+        }
+      }
+      float corr[2];
+      for (int r = 0; r < 2; ++r) {
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+        const float m_new = fmaxf(m_run[r], tile_max[r]);
+        corr[r] = m_run[r] == -INFINITY ? 0.f : exp2f(m_run[r] - m_new);
+        m_run[r] = m_new;
+      }
+      const float base[2] = {m_run[0] == -INFINITY ? 0.f : m_run[0], m_run[1] == -INFINITY ? 0.f : m_run[1]};
+      float row_sum[2] = {0.f, 0.f};
+      uint32_t pf[kWgKeys / 16][4];
+      for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+        float e[8];
+        for (int u = 0; u < 4; ++u) {
+          e[u] = exp2f(s_acc[8 * kk + u] - base[u / 2]);
+          e[4 + u] = exp2f(s_acc[8 * kk + 4 + u] - base[u / 2]);
+        }
+        row_sum[0] += e[0] + e[1] + e[4] + e[5];
+        row_sum[1] += e[2] + e[3] + e[6] + e[7];
+        pf[kk][0] = pack_bf16(e[0], e[1]);
+        pf[kk][1] = pack_bf16(e[2], e[3]);
+        pf[kk][2] = pack_bf16(e[4], e[5]);
+        pf[kk][3] = pack_bf16(e[6], e[7]);
+      }
+      for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
+      for (int j = 0; j < HD / 8; ++j) {
+        o[4 * j + 0] *= corr[0];
+        o[4 * j + 1] *= corr[0];
+        o[4 * j + 2] *= corr[1];
+        o[4 * j + 3] *= corr[1];
+      }
+      wg_pin(o);
+      wg_fence();
+      for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+        const uint64_t desc = wg_desc(&sm.v[s][0][kk * 2048], kWgBlockBytes, 1024);
+        wg_mma_m64n128k16<1>(o, pf[kk], desc, true);
+      }
+      wg_commit();
+      wg_wait_all();
+      wg_pin(o);
+    }
+    mbar_arrive(&sm.empty[s]);  // this thread is done reading the stage
+  }
+  if (wg == 0) named_sync(my_turn);  // take consumer 1's last hand-over, so no barrier is left half-arrived
+
+  for (int r = 0; r < 2; ++r) {
+    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 1);
+    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 2);
+  }
+  for (int half = 0; half < 2; ++half) {
+    const int row = r_lo + 8 * half;
+    if (row >= p.rows) continue;
+    const float inv = 1.f / l_run[half];
+    __nv_bfloat16* out = p.out + static_cast<long long>(row) * q_width + h * HD;
+    for (int j = 0; j < HD / 8; ++j) {
+      const int dcol = 8 * j + 2 * (lane % 4);
+      *reinterpret_cast<__nv_bfloat162*>(out + dcol) =
+          __floats2bfloat162_rn(o[4 * j + 2 * half] * inv, o[4 * j + 2 * half + 1] * inv);
+    }
+  }
+#else
+  (void)p;
+  (void)k_map;
+  (void)v_map;
+#endif
+}
+
+}  // namespace hd::attention_detail
