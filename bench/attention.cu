@@ -102,10 +102,12 @@ int main(int argc, char** argv) {
       const long long first = mode == "full" ? 0 : L - kChunk;
       const int rows = static_cast<int>(L - first);
       AttentionParams<__nv_bfloat16> p{q.data(), k.data(), v.data(), out.data(), rows, kHeads, kKvHeads, kHeadDim, first};
-      std::vector<std::pair<std::string, AttentionKernel>> kernels = {{"fa2", AttentionKernel::fa2}};
+      std::vector<std::pair<std::string, AttentionKernel>> kernels;
       if (hopper) {
-        kernels.insert(kernels.begin(), {{"wgmma", AttentionKernel::wgmma}, {"wgmma_cp_async", AttentionKernel::wgmma_cp_async}});
+        kernels.emplace_back("wgmma", AttentionKernel::wgmma);
+        kernels.emplace_back("wgmma_cp_async", AttentionKernel::wgmma_cp_async);
       }
+      kernels.emplace_back("fa2", AttentionKernel::fa2);
       std::vector<__nv_bfloat16> first_out;
       for (const auto& [name, kernel] : kernels) {
         causal_attention(p, ctx.stream(), kernel);  // warm-up
