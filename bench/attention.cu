@@ -105,7 +105,6 @@ int main(int argc, char** argv) {
       std::vector<std::pair<std::string, AttentionKernel>> kernels;
       if (hopper) {
         kernels.emplace_back("wgmma", AttentionKernel::wgmma);
-        kernels.emplace_back("wgmma_cp_async", AttentionKernel::wgmma_cp_async);
       }
       kernels.emplace_back("fa2", AttentionKernel::fa2);
       std::vector<__nv_bfloat16> first_out;

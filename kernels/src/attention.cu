@@ -129,19 +129,6 @@ void launch_fa2(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   HD_CHECK_LAUNCH();
 }
 
-void launch_wgmma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
-  using namespace attention_detail;
-  const int smem = static_cast<int>(sizeof(WgmmaSmem)) + 1024;  // + room to align to 1 KB
-  static const bool configured = [&] {
-    HD_CUDA_CHECK(cudaFuncSetAttribute(wgmma_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    return true;
-  }();
-  (void)configured;
-  dim3 grid(p.heads, (p.rows + kWgRows - 1) / kWgRows);
-  wgmma_attention_kernel<<<grid, kWgThreads, smem, stream>>>(p);
-  HD_CHECK_LAUNCH();
-}
-
 // A 2-D TMA map over the first `keys` rows of a [rows][width] bf16 cache, boxes of 64 columns x
 // 128 rows with the 128-byte swizzle; rows past `keys` read as zeros.
 CUtensorMap cache_tensor_map(const __nv_bfloat16* cache, long long keys, int width) {
@@ -216,9 +203,8 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream, Attentio
         if (p.rows >= 16 && p.head_dim == 64) return launch_fa2<64>(p, stream);
         break;
       case AttentionKernel::wgmma:
-      case AttentionKernel::wgmma_cp_async:
-        if (!hopper || p.head_dim != 128) throw std::invalid_argument("causal_attention: the wgmma kernels need an sm_90 device and head_dim 128");
-        return kernel == AttentionKernel::wgmma ? launch_wgmma_tma(p, stream) : launch_wgmma(p, stream);
+        if (!hopper || p.head_dim != 128) throw std::invalid_argument("causal_attention: the wgmma kernel needs an sm_90 device and head_dim 128");
+        return launch_wgmma_tma(p, stream);
       case AttentionKernel::fa2:
         if (p.head_dim == 128) return launch_fa2<128>(p, stream);
         if (p.head_dim == 64) return launch_fa2<64>(p, stream);

@@ -1,8 +1,9 @@
 #pragma once
-// The Hopper attention kernel with a producer warpgroup (FlashAttention-3's structure, without
-// its intra-warpgroup overlap): warpgroup 0 only moves data -- one thread issues TMA copies of
-// the key/value tiles into a two-stage ring guarded by mbarriers -- while warpgroups 1 and 2
-// each own 64 query rows and run the wgmma/softmax loop of attention_wgmma.cuh. No block-wide
+// The Hopper attention kernel, with a producer (FlashAttention-3's structure, without its
+// intra-warpgroup overlap; against every thread loading by cp.async it measured 4% faster at
+// 128k tokens, bench/results/attention-*-337a942.json): one warp only moves data -- one thread
+// issues TMA copies of the key/value tiles into a two-stage ring guarded by mbarriers -- while
+// warpgroups 0 and 1 each own 64 query rows and run the wgmma/softmax loop of attention_wgmma.cuh. No block-wide
 // barrier inside the loop: a consumer waits for its tile's "full" barrier and releases the
 // stage through its "empty" barrier. The two consumers take turns issuing S = Q K^T (named
 // barriers 1 and 2), so one's softmax runs while the other's matrix multiply does.
@@ -17,11 +18,15 @@
 
 namespace hd::attention_detail {
 
-constexpr int kTmaThreads = 384;  // producer + two consumer warpgroups
+// Two consumer warpgroups and one producer warp. (A producer warpgroup with setmaxnreg would leave
+// ptxas budgeting 168 registers a thread for the consumers, which then spill; 288 threads give
+// every thread 224.)
+constexpr int kTmaThreads = 288;
 constexpr int kTmaStages = 2;
 constexpr int kTmaTileBytes = 4 * kWgBlockBytes;  // K and V, two 64-dim blocks each
 
 struct alignas(1024) WgmmaTmaSmem {
+  unsigned char q[2][2][64 * 128];  // [consumer][dim block][64 rows x 128 bytes], swizzled like K
   unsigned char k[kTmaStages][2][kWgBlockBytes];
   unsigned char v[kTmaStages][2][kWgBlockBytes];
   uint64_t full[kTmaStages];
@@ -71,7 +76,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   WgmmaTmaSmem& sm = *reinterpret_cast<WgmmaTmaSmem*>(tma_smem_raw + ((1024 - (raw & 1023)) & 1023));
 
   constexpr int HD = kWgHeadDim;
-  // 0 producer, 1 and 2 consumers; broadcast from lane 0 so the compiler knows it is uniform
+  // 0 and 1 consumers, 2 producer; broadcast from lane 0 so the compiler knows it is uniform
   // across the warp (else it serializes the wgmma instructions on the consumer path).
   const int role = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);
   const int h = blockIdx.x, kvh = h / (p.heads / p.kv_heads);
@@ -88,9 +93,8 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   }
   __syncthreads();
 
-  if (role == 0) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
-    if (threadIdx.x == 0) {
+  if (role == 2) {
+    if (threadIdx.x == 256) {
       for (int t = 0; t < tiles; ++t) {
         const int s = t % kTmaStages;
         mbar_wait(&sm.empty[s], ((t / kTmaStages) & 1) ^ 1);  // passes at once on the first lap
@@ -104,28 +108,23 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     }
     return;
   }
-  asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
-
-  const int wg = role - 1, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const int wg = role, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
   const long long q_width = static_cast<long long>(p.heads) * HD;
   const float scale_log2 = rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f;
   const int r_lo = q0 + wg * 64 + warp * 16 + lane / 4;  // this thread's rows: r_lo and r_lo + 8
   const long long pos_lo = p.first_position + r_lo, pos_hi = pos_lo + 8;
   const long long wg_first_pos = p.first_position + q0 + wg * 64, wg_last_pos = wg_first_pos + 63;
 
-  uint32_t qf[HD / 16][4];
-  {
-    const __nv_bfloat16* q_lo = p.q + static_cast<long long>(r_lo) * q_width + h * HD;
-    const __nv_bfloat16* q_hi = q_lo + 8 * q_width;
-    const bool lo_ok = r_lo < p.rows, hi_ok = r_lo + 8 < p.rows;
-    for (int kk = 0; kk < HD / 16; ++kk) {
-      const int c = kk * 16 + 2 * (lane % 4);
-      qf[kk][0] = lo_ok ? *reinterpret_cast<const uint32_t*>(q_lo + c) : 0u;
-      qf[kk][1] = hi_ok ? *reinterpret_cast<const uint32_t*>(q_hi + c) : 0u;
-      qf[kk][2] = lo_ok ? *reinterpret_cast<const uint32_t*>(q_lo + c + 8) : 0u;
-      qf[kk][3] = hi_ok ? *reinterpret_cast<const uint32_t*>(q_hi + c + 8) : 0u;
-    }
+  // This warpgroup's 64 query rows into shared memory (A of S = Q K^T is read from there, which
+  // leaves its registers to the accumulators): chunk c of row r at block c / 8, swizzled.
+  for (int i = threadIdx.x % 128; i < 64 * (HD / 8); i += 128) {
+    const int r = i / (HD / 8), c = i % (HD / 8), row = q0 + wg * 64 + r;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (row < p.rows) v = *reinterpret_cast<const uint4*>(p.q + static_cast<long long>(row) * q_width + h * HD + c * 8);
+    *reinterpret_cast<uint4*>(&sm.q[wg][c / 8][r * 128 + (((c % 8) ^ (r % 8)) * 16)]) = v;
   }
+  fence_async_shared();
+  asm volatile("bar.sync %0, 128;\n" ::"r"(3 + wg) : "memory");  // this warpgroup's copy is complete
 
   float o[64];
   for (int i = 0; i < 64; ++i) o[i] = 0.f;
@@ -146,8 +145,9 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
       wg_pin(o);
       wg_fence();
       for (int kk = 0; kk < HD / 16; ++kk) {
-        const uint64_t desc = wg_desc(&sm.k[s][kk / 4][(kk % 4) * 32], 16, 1024);
-        wg_mma_m64n128k16<0>(s_acc, qf[kk], desc, kk > 0);
+        const uint64_t desc_q = wg_desc(&sm.q[wg][kk / 4][(kk % 4) * 32], 16, 1024);
+        const uint64_t desc_k = wg_desc(&sm.k[s][kk / 4][(kk % 4) * 32], 16, 1024);
+        wg_mma_ss_m64n128k16(s_acc, desc_q, desc_k, kk > 0);
       }
       wg_commit();
     }
@@ -156,36 +156,36 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
       wg_wait_all();
       wg_pin(s_acc);
 
+      // Mask (diagonal and past-the-end tiles), then the online softmax. Scores stay unscaled;
+      // m_run is in log2 units, so each probability is one FFMA and one ex2.
       const bool needs_mask = kt + kWgKeys - 1 > wg_first_pos || kt + kWgKeys > key_count;
       float tile_max[2] = {-INFINITY, -INFINITY};
       for (int j = 0; j < kWgKeys / 8; ++j) {
         for (int e = 0; e < 4; ++e) {
-          float v = s_acc[4 * j + e] * scale_log2;
           if (needs_mask) {
             const long long key = kt + 8 * j + 2 * (lane % 4) + (e & 1);
             const long long pos = e < 2 ? pos_lo : pos_hi;
-            if (key > pos || key >= key_count) v = -INFINITY;
+            if (key > pos || key >= key_count) s_acc[4 * j + e] = -INFINITY;
           }
-          s_acc[4 * j + e] = v;
-          tile_max[e / 2] = fmaxf(tile_max[e / 2], v);
+          tile_max[e / 2] = fmaxf(tile_max[e / 2], s_acc[4 * j + e]);
         }
       }
-      float corr[2];
+      float corr[2], neg_base[2];
       for (int r = 0; r < 2; ++r) {
         tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
         tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-        const float m_new = fmaxf(m_run[r], tile_max[r]);
-        corr[r] = m_run[r] == -INFINITY ? 0.f : exp2f(m_run[r] - m_new);
+        const float m_new = fmaxf(m_run[r], tile_max[r] * scale_log2);
+        corr[r] = m_run[r] == -INFINITY ? 0.f : fast_exp2(m_run[r] - m_new);
         m_run[r] = m_new;
+        neg_base[r] = m_new == -INFINITY ? 0.f : -m_new;
       }
-      const float base[2] = {m_run[0] == -INFINITY ? 0.f : m_run[0], m_run[1] == -INFINITY ? 0.f : m_run[1]};
       float row_sum[2] = {0.f, 0.f};
       uint32_t pf[kWgKeys / 16][4];
       for (int kk = 0; kk < kWgKeys / 16; ++kk) {
         float e[8];
         for (int u = 0; u < 4; ++u) {
-          e[u] = exp2f(s_acc[8 * kk + u] - base[u / 2]);
-          e[4 + u] = exp2f(s_acc[8 * kk + 4 + u] - base[u / 2]);
+          e[u] = fast_exp2(fmaf(s_acc[8 * kk + u], scale_log2, neg_base[u / 2]));
+          e[4 + u] = fast_exp2(fmaf(s_acc[8 * kk + 4 + u], scale_log2, neg_base[u / 2]));
         }
         row_sum[0] += e[0] + e[1] + e[4] + e[5];
         row_sum[1] += e[2] + e[3] + e[6] + e[7];

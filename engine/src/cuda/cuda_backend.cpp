@@ -253,7 +253,8 @@ class CudaBackend final : public Backend {
     for (int i = 0; i < config_.num_layers; ++i) {
       const DeviceBlock<T>& b = weights_.blocks[i];
       BlockState<T>& bs = s.blocks[i];
-      rms_norm_from_float<T>(w.x.data(), b.pre_norm.data(), w.normed.data(), rows, d, eps, st);
+      // Past the first block, the previous block's last residual add already normed x here.
+      if (i == 0) rms_norm_from_float<T>(w.x.data(), b.pre_norm.data(), w.normed.data(), rows, d, eps, st);
       if (b.kind == BlockKind::attention) {
         gemm(w.normed.data(), b.wqkv, w.qkv.data(), rows);
         RotaryCacheParams<T> rp;
@@ -323,14 +324,18 @@ class CudaBackend final : public Backend {
         else modal_scan<T>(sp, st);
         gemm(w.y.data(), b.out_dense, w.delta.data(), rows);
       }
-      residual_add<T>(w.x.data(), w.delta.data(), nullptr, rows, d, st);
-      rms_norm_from_float<T>(w.x.data(), b.post_norm.data(), w.normed.data(), rows, d, eps, st);
+      residual_add_rms_norm<T>(w.x.data(), w.delta.data(), b.post_norm.data(), w.normed.data(), rows, d, eps, st);
       gemm(w.normed.data(), b.mlp_in, w.ab.data(), rows);
       gated_activation<T>(w.ab.data(), w.gated.data(), rows, config_.inner_mlp_size,
                           config_.mlp_activation == MlpActivation::silu ? GateActivation::silu : GateActivation::gelu,
                           st);
       gemm(w.gated.data(), b.mlp_out, w.delta.data(), rows);
-      residual_add<T>(w.x.data(), w.delta.data(), nullptr, rows, d, st);
+      if (i + 1 < config_.num_layers) {
+        residual_add_rms_norm<T>(w.x.data(), w.delta.data(), weights_.blocks[i + 1].pre_norm.data(), w.normed.data(), rows,
+                                 d, eps, st);
+      } else {
+        residual_add<T>(w.x.data(), w.delta.data(), nullptr, rows, d, st);
+      }
     }
     if (!graph) s.pos += rows;  // a graph step's position advances on the host, after the replay
     if (!want_logits) return;
