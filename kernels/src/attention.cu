@@ -91,7 +91,11 @@ __global__ void attention_kernel(AttentionParams<T> p) {
 // One query row: split the keys over enough blocks to fill the GPU, then merge.
 // Enough splits to give every SM several blocks (a profile at 8k keys: 264 blocks of 256 keys
 // left the kernel latency-bound at 208 us a layer); at most 256 splits of at least 64 keys.
-long long keys_per_split(long long keys) { return std::max<long long>(64, (keys + 255) / 256); }
+// The grid is sized for an upper bound of the keys; the kernels divide the keys present.
+long long keys_per_split(long long keys) {
+  using namespace attention_detail;
+  return std::max<long long>(kMinKeysPerSplit, (keys + kMaxSplits - 1) / kMaxSplits);
+}
 
 template <typename T>
 void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
@@ -109,9 +113,9 @@ void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
     ml = own.data();
   }
   float* acc = ml + static_cast<std::size_t>(p.heads) * splits * 2;
-  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, per_split, ml, acc);
+  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
   HD_CHECK_LAUNCH();
-  decode_merge_kernel<T><<<p.heads, 128, 0, stream>>>(p, splits, ml, acc);
+  decode_merge_kernel<T><<<p.heads, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
   HD_CHECK_LAUNCH();
 }
 

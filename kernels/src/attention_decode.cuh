@@ -3,6 +3,9 @@
 // ("flash-decoding"): block (kv head, split) loads its key range once, in coalesced tiles
 // through shared memory, for all q heads of the group, and writes a partial (max, sum,
 // weighted values); a second kernel merges the splits per head.
+// The keys are divided by the number of keys present at run time, not by the grid's capacity:
+// a CUDA graph captured for a 128k-token cache replays at 8k tokens with every split busy (a
+// profile showed a graph sized for capacity spending 69 us a layer in each kernel at 8k).
 #include <cuda_bf16.h>
 
 #include <type_traits>
@@ -13,15 +16,25 @@
 namespace hd::attention_detail {
 
 constexpr int kDecodeThreads = 128, kDecodeTile = 16, kMaxGroup = 8, kMaxDecodeDim = 256;  // 41 KB of shared memory
+constexpr int kMaxSplits = 256;
 
 // Partial results: [heads, splits] of (m, l) and [heads, splits, head_dim] of acc.
+constexpr long long kMinKeysPerSplit = 64;
+
+// Keys one split covers when `keys` keys are spread over `splits` splits.
+__device__ __forceinline__ long long split_size(long long keys, int splits) {
+  return max(kMinKeysPerSplit, (keys + splits - 1) / splits);
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kDecodeThreads)
-    decode_split_kernel(AttentionParams<T> p, int splits, long long keys_per_split, float* part_ml, float* part_acc) {
+    decode_split_kernel(AttentionParams<T> p, int splits, float* part_ml, float* part_acc) {
   const int kvh = blockIdx.x, split = blockIdx.y, d = p.head_dim;
   const int group = p.heads / p.kv_heads, kv_width = p.kv_heads * d;
   const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;  // one query row
+  const long long keys_per_split = split_size(keys, splits);
   const long long k0 = split * keys_per_split, k1 = min(keys, k0 + keys_per_split);
+  if (k0 >= k1) return;  // past the keys present: the merge reads only the splits that have keys
   __shared__ float q_s[kMaxGroup][kMaxDecodeDim];
   __shared__ float k_s[kDecodeTile][kMaxDecodeDim + 1];  // +1: conflict-free column reads
   __shared__ float v_s[kDecodeTile][kMaxDecodeDim];
@@ -128,23 +141,51 @@ __global__ void __launch_bounds__(kDecodeThreads)
   }
 }
 
+// One block per head: the splits' maxima and sums reduced once into shared weights, then each
+// thread merges one output dimension across the splits (coalesced over dimensions).
 template <typename T>
-__global__ void decode_merge_kernel(AttentionParams<T> p, int splits, const float* part_ml, const float* part_acc) {
+__global__ void __launch_bounds__(kDecodeThreads)
+    decode_merge_kernel(AttentionParams<T> p, int splits, const float* part_ml, const float* part_acc) {
   const int h = blockIdx.x, d = p.head_dim;
+  const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;
+  const int active = static_cast<int>((keys + split_size(keys, splits) - 1) / split_size(keys, splits));
+  __shared__ float weight[kMaxSplits];
+  __shared__ float reduce[kDecodeThreads / 32];
+  __shared__ float total_max, total_sum;
+  const float* ml = part_ml + static_cast<long long>(h) * splits * 2;
+
   float m = -INFINITY;
-  for (int s = 0; s < splits; ++s) m = fmaxf(m, part_ml[(h * splits + s) * 2]);
-  float l = 0.f;
-  for (int s = 0; s < splits; ++s) {
-    const float ms = part_ml[(h * splits + s) * 2];
-    if (ms != -INFINITY) l += part_ml[(h * splits + s) * 2 + 1] * __expf(ms - m);
+  for (int s = threadIdx.x; s < active; s += blockDim.x) m = fmaxf(m, ml[2 * s]);
+  for (int o = 16; o > 0; o /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+  if (threadIdx.x % 32 == 0) reduce[threadIdx.x / 32] = m;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float v = -INFINITY;
+    for (int w = 0; w < kDecodeThreads / 32; ++w) v = fmaxf(v, reduce[w]);
+    total_max = v;
   }
+  __syncthreads();
+  float l = 0.f;
+  for (int s = threadIdx.x; s < active; s += blockDim.x) {
+    const float w = ml[2 * s] == -INFINITY ? 0.f : __expf(ml[2 * s] - total_max);
+    weight[s] = w;
+    l += ml[2 * s + 1] * w;
+  }
+  for (int o = 16; o > 0; o /= 2) l += __shfl_xor_sync(0xffffffffu, l, o);
+  __syncthreads();  // reduce[] is reused
+  if (threadIdx.x % 32 == 0) reduce[threadIdx.x / 32] = l;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float v = 0.f;
+    for (int w = 0; w < kDecodeThreads / 32; ++w) v += reduce[w];
+    total_sum = v;
+  }
+  __syncthreads();
+  const float* acc = part_acc + static_cast<long long>(h) * splits * d;
   for (int j = threadIdx.x; j < d; j += blockDim.x) {
     float a = 0.f;
-    for (int s = 0; s < splits; ++s) {
-      const float ms = part_ml[(h * splits + s) * 2];
-      if (ms != -INFINITY) a += part_acc[(static_cast<long long>(h) * splits + s) * d + j] * __expf(ms - m);
-    }
-    p.out[h * d + j] = from_f32<T>(a / l);
+    for (int s = 0; s < active; ++s) a += acc[static_cast<long long>(s) * d + j] * weight[s];
+    p.out[h * d + j] = from_f32<T>(a / total_sum);
   }
 }
 
