@@ -113,7 +113,18 @@ void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
     ml = own.data();
   }
   float* acc = ml + static_cast<std::size_t>(p.heads) * splits * 2;
-  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
+  const dim3 grid(p.kv_heads, splits);
+  const int group = p.heads / p.kv_heads;
+  bool fast = false;
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    fast = p.head_dim == 128;
+    if (fast && group == 1) decode_split_warp_kernel<1><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
+    else if (fast && group == 2) decode_split_warp_kernel<2><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
+    else if (fast && group == 4) decode_split_warp_kernel<4><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
+    else if (fast && group == 8) decode_split_warp_kernel<8><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
+    else fast = false;
+  }
+  if (!fast) decode_split_kernel<T><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
   HD_CHECK_LAUNCH();
   decode_merge_kernel<T><<<p.heads, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
   HD_CHECK_LAUNCH();

@@ -141,6 +141,140 @@ __global__ void __launch_bounds__(kDecodeThreads)
   }
 }
 
+// The same partial results, faster, for bf16 caches with head_dim 128 and a group of G query
+// heads per kv head (G in 1, 2, 4, 8): each warp takes batches of 32 / G keys; lane l holds
+// dims 4l..4l+3 of q (all G heads), of each key and of the output accumulators. The G x (32/G)
+// partial dot products are summed across the warp by a halving butterfly (31 shuffles for 32
+// sums) that leaves score (head l / (32/G), key l % (32/G)) in lane l. The 4 warps of the block
+// merge through shared memory at the end. (The generic kernel above spent 70 us a layer at 8k
+// keys on the 7B, in serial per-head loops between block barriers.)
+// One butterfly step: lanes with bit W set keep the upper W of their 2W values, the others the
+// lower W, and each adds what its partner (lane ^ W) gives up. Compile-time W keeps `part` in
+// registers.
+template <int W>
+__device__ __forceinline__ void halve_across_lanes(float (&part)[32], int lane) {
+  const bool upper = (lane & W) != 0;
+#pragma unroll
+  for (int j = 0; j < W; ++j) {
+    const float send = upper ? part[j] : part[j + W];
+    const float keep = upper ? part[j + W] : part[j];
+    part[j] = keep + __shfl_xor_sync(0xffffffffu, send, W);
+  }
+}
+
+template <int G>
+__global__ void __launch_bounds__(kDecodeThreads)
+    decode_split_warp_kernel(AttentionParams<__nv_bfloat16> p, int splits, float* part_ml, float* part_acc) {
+  constexpr int D = 128, KB = 32 / G, kWarpsPerBlock = kDecodeThreads / 32;
+  const int kvh = blockIdx.x, split = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int kv_width = p.kv_heads * D;
+  const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;
+  const long long keys_per_split = split_size(keys, splits);
+  const long long k0 = split * keys_per_split, k1 = min(keys, k0 + keys_per_split);
+  if (k0 >= k1) return;
+  const float scale_log2 = rsqrtf(static_cast<float>(D)) * 1.4426950408889634f;
+
+  float q[G][4];
+  for (int g = 0; g < G; ++g) {
+    const uint2 raw = *reinterpret_cast<const uint2*>(p.q + (kvh * G + g) * D + 4 * lane);
+    const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+    const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+    q[g][0] = a.x * scale_log2;
+    q[g][1] = a.y * scale_log2;
+    q[g][2] = b.x * scale_log2;
+    q[g][3] = b.y * scale_log2;
+  }
+  float m_run[G], l_run[G], acc[G][4];
+  for (int g = 0; g < G; ++g) {
+    m_run[g] = -INFINITY;
+    l_run[g] = 0.f;
+    acc[g][0] = acc[g][1] = acc[g][2] = acc[g][3] = 0.f;
+  }
+  const __nv_bfloat16* kbase = p.k_cache + kvh * D + 4 * lane;
+  const __nv_bfloat16* vbase = p.v_cache + kvh * D + 4 * lane;
+
+  for (long long t0 = k0 + static_cast<long long>(warp) * KB; t0 < k1; t0 += kWarpsPerBlock * KB) {
+    float kv[KB][4], vv[KB][4];
+    for (int k = 0; k < KB; ++k) {
+      const long long key = min(t0 + k, k1 - 1);  // past the end: reread the last key, masked below
+      const uint2 kr = *reinterpret_cast<const uint2*>(kbase + key * kv_width);
+      const uint2 vr = *reinterpret_cast<const uint2*>(vbase + key * kv_width);
+      const float2 k01 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&kr.x));
+      const float2 k23 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&kr.y));
+      const float2 v01 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.x));
+      const float2 v23 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.y));
+      kv[k][0] = k01.x, kv[k][1] = k01.y, kv[k][2] = k23.x, kv[k][3] = k23.y;
+      vv[k][0] = v01.x, vv[k][1] = v01.y, vv[k][2] = v23.x, vv[k][3] = v23.y;
+    }
+    // 32 partial dot products, index g * KB + k, summed across lanes by halving.
+    float part[32];
+    for (int g = 0; g < G; ++g) {
+      for (int k = 0; k < KB; ++k) {
+        part[g * KB + k] = q[g][0] * kv[k][0] + q[g][1] * kv[k][1] + q[g][2] * kv[k][2] + q[g][3] * kv[k][3];
+      }
+    }
+    halve_across_lanes<16>(part, lane);
+    halve_across_lanes<8>(part, lane);
+    halve_across_lanes<4>(part, lane);
+    halve_across_lanes<2>(part, lane);
+    halve_across_lanes<1>(part, lane);
+    const int my_key = lane % KB;
+    const float score = t0 + my_key < k1 ? part[0] : -INFINITY;  // head lane / KB, key my_key
+
+    // Online softmax per head over this batch (the KB lanes of a head hold its scores).
+    float batch_max = score;
+    for (int o = KB / 2; o >= 1; o /= 2) batch_max = fmaxf(batch_max, __shfl_xor_sync(0xffffffffu, batch_max, o));
+    float m_new[G];
+    for (int g = 0; g < G; ++g) m_new[g] = fmaxf(m_run[g], __shfl_sync(0xffffffffu, batch_max, g * KB));
+    float my_max = m_new[0];  // m_new[lane / KB], by selects (an indexed read would go to local memory)
+    for (int g = 1; g < G; ++g) my_max = lane / KB == g ? m_new[g] : my_max;
+    const float prob = exp2f(score - my_max);
+    float batch_sum = prob;
+    for (int o = KB / 2; o >= 1; o /= 2) batch_sum += __shfl_xor_sync(0xffffffffu, batch_sum, o);
+    for (int g = 0; g < G; ++g) {
+      const float corr = m_run[g] == -INFINITY ? 0.f : exp2f(m_run[g] - m_new[g]);
+      l_run[g] = l_run[g] * corr + __shfl_sync(0xffffffffu, batch_sum, g * KB);
+      m_run[g] = m_new[g];
+      for (int e = 0; e < 4; ++e) acc[g][e] *= corr;
+      for (int k = 0; k < KB; ++k) {
+        const float w = __shfl_sync(0xffffffffu, prob, g * KB + k);
+        for (int e = 0; e < 4; ++e) acc[g][e] += w * vv[k][e];
+      }
+    }
+  }
+
+  // Merge the warps of the block, then write the split's partial result (m in natural-log
+  // units, as decode_merge_kernel expects).
+  __shared__ float warp_m[kWarpsPerBlock][G], warp_l[kWarpsPerBlock][G];
+  __shared__ float warp_acc[kWarpsPerBlock][G][D];
+  if (lane == 0) {
+    for (int g = 0; g < G; ++g) {
+      warp_m[warp][g] = m_run[g];
+      warp_l[warp][g] = l_run[g];
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    for (int e = 0; e < 4; ++e) warp_acc[warp][g][4 * lane + e] = acc[g][e];
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < G * D; i += blockDim.x) {
+    const int g = i / D, j = i % D, h = kvh * G + g;
+    float m = -INFINITY;
+    for (int w = 0; w < kWarpsPerBlock; ++w) m = fmaxf(m, warp_m[w][g]);
+    float l = 0.f, a = 0.f;
+    for (int w = 0; w < kWarpsPerBlock; ++w) {
+      const float f = warp_m[w][g] == -INFINITY ? 0.f : exp2f(warp_m[w][g] - m);
+      l += warp_l[w][g] * f;
+      a += warp_acc[w][g][j] * f;
+    }
+    part_acc[(static_cast<long long>(h) * splits + split) * D + j] = a;
+    if (j == 0) {
+      part_ml[(h * splits + split) * 2] = m * 0.6931471805599453f;
+      part_ml[(h * splits + split) * 2 + 1] = l;
+    }
+  }
+}
+
 // One block per head: the splits' maxima and sums reduced once into shared weights, then each
 // thread merges one output dimension across the splits (coalesced over dimensions).
 template <typename T>

@@ -20,7 +20,9 @@ struct Shape {
   long long first_position;
 };
 
-double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automatic) {
+// graph_capacity > 0: a one-row call the way a captured decode graph makes it, the position read
+// from device memory and the launch sized for `graph_capacity` keys.
+double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automatic, long long graph_capacity = 0) {
   std::mt19937 gen(s.rows * 7 + s.head_dim);
   std::normal_distribution<float> n(0.f, 1.f);
   const long long keys = s.first_position + s.rows;
@@ -37,6 +39,12 @@ double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automa
   HD_CUDA_CHECK(cudaMemsetAsync(dout.data(), 0xff, dout.bytes(), ctx.stream()));
   AttentionParams<__nv_bfloat16> p{dq.data(), dk.data(), dv.data(), dout.data(), s.rows, s.heads, s.kv_heads,
                                    s.head_dim, s.first_position};
+  DeviceBuffer<long long> position(1);
+  if (graph_capacity > 0) {
+    position.upload(std::vector<long long>{s.first_position}, ctx.stream());
+    p.device_position = position.data();
+    p.capacity = graph_capacity;
+  }
   causal_attention(p, ctx.stream(), kernel);
   std::vector<__nv_bfloat16> out = dout.download(ctx.stream());
 
@@ -100,6 +108,26 @@ TEST(CudaAttention, WarpPathMatchesFloat64ForOtherShapesAndDecode) {
   HD_REQUIRE_CUDA_DEVICE();
   EXPECT_LT(run_case({33, 4, 2, 48, 5}), 1e-2);   // head_dim 48: warp kernel
   EXPECT_LT(run_case({1, 8, 2, 128, 300}), 1e-2);  // decode: one row over a long cache
+}
+
+TEST(CudaAttention, DecodeWarpKernelMatchesFloat64ForEveryGroupSize) {
+  HD_REQUIRE_CUDA_DEVICE();
+  // bf16, head_dim 128: the warp-per-batch decode kernel, group sizes 1, 2, 4 (the 7B's), 8;
+  // key counts that leave partial batches and splits.
+  EXPECT_LT(run_case({1, 4, 4, 128, 4999}), 1e-2);
+  EXPECT_LT(run_case({1, 8, 4, 128, 777}), 1e-2);
+  EXPECT_LT(run_case({1, 32, 8, 128, 8190}), 1e-2);
+  EXPECT_LT(run_case({1, 16, 2, 128, 70}), 1e-2);
+  EXPECT_LT(run_case({1, 32, 8, 128, 0}), 1e-2);  // the very first token: one key
+}
+
+TEST(CudaAttention, DecodeSizedForGraphCapacityUsesOnlyTheKeysPresent) {
+  HD_REQUIRE_CUDA_DEVICE();
+  // Launch sized for 100k keys, 60000 and then 3000 present: splits past them must not count (their scratch
+  // holds whatever the last call left).
+  EXPECT_LT(run_case({1, 32, 8, 128, 60000}, AttentionKernel::automatic, 100001), 1e-2);
+  EXPECT_LT(run_case({1, 32, 8, 128, 2999}, AttentionKernel::automatic, 100001), 1e-2);
+  EXPECT_LT(run_case({1, 8, 2, 48, 2999}, AttentionKernel::automatic, 100001), 1e-2);  // generic kernel
 }
 
 }  // namespace
