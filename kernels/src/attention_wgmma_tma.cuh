@@ -22,17 +22,14 @@ namespace hd::attention_detail {
 // ptxas budgeting 168 registers a thread for the consumers, which then spill; 288 threads give
 // every thread 224.)
 constexpr int kTmaThreads = 288;
-// Three stages (225 KB of shared memory with Q): a tile's compute is shorter than a TMA round
-// trip, so two stages left the consumers waiting.
-constexpr int kTmaStages = 3;
-constexpr int kTmaHalfTileBytes = 2 * kWgBlockBytes;  // K (or V): two 64-dim blocks
+constexpr int kTmaStages = 2;
+constexpr int kTmaTileBytes = 4 * kWgBlockBytes;  // K and V, two 64-dim blocks each
 
 struct alignas(1024) WgmmaTmaSmem {
   unsigned char q[2][2][64 * 128];  // [consumer][dim block][64 rows x 128 bytes], swizzled like K
   unsigned char k[kTmaStages][2][kWgBlockBytes];
   unsigned char v[kTmaStages][2][kWgBlockBytes];
-  uint64_t full_k[kTmaStages];  // K and V land separately, so S = Q K^T starts before V is in
-  uint64_t full_v[kTmaStages];
+  uint64_t full[kTmaStages];
   uint64_t empty[kTmaStages];
 };
 
@@ -89,8 +86,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < kTmaStages; ++s) {
-      mbar_init(&sm.full_k[s], 1);
-      mbar_init(&sm.full_v[s], 1);
+      mbar_init(&sm.full[s], 1);
       mbar_init(&sm.empty[s], 256);  // every consumer thread releases the stage
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
@@ -102,13 +98,12 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
       for (int t = 0; t < tiles; ++t) {
         const int s = t % kTmaStages;
         mbar_wait(&sm.empty[s], ((t / kTmaStages) & 1) ^ 1);  // passes at once on the first lap
+        mbar_expect_tx(&sm.full[s], kTmaTileBytes);
         const int key = t * kWgKeys, col = kvh * HD;
-        mbar_expect_tx(&sm.full_k[s], kTmaHalfTileBytes);
-        tma_load_2d(sm.k[s][0], &k_map, col, key, &sm.full_k[s]);
-        tma_load_2d(sm.k[s][1], &k_map, col + 64, key, &sm.full_k[s]);
-        mbar_expect_tx(&sm.full_v[s], kTmaHalfTileBytes);
-        tma_load_2d(sm.v[s][0], &v_map, col, key, &sm.full_v[s]);
-        tma_load_2d(sm.v[s][1], &v_map, col + 64, key, &sm.full_v[s]);
+        tma_load_2d(sm.k[s][0], &k_map, col, key, &sm.full[s]);
+        tma_load_2d(sm.k[s][1], &k_map, col + 64, key, &sm.full[s]);
+        tma_load_2d(sm.v[s][0], &v_map, col, key, &sm.full[s]);
+        tma_load_2d(sm.v[s][1], &v_map, col + 64, key, &sm.full[s]);
       }
     }
     return;
@@ -140,8 +135,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   for (int t = 0; t < tiles; ++t) {
     const int s = t % kTmaStages;
     const long long kt = static_cast<long long>(t) * kWgKeys;
-    const uint32_t parity = (t / kTmaStages) & 1;
-    mbar_wait(&sm.full_k[s], parity);
+    mbar_wait(&sm.full[s], (t / kTmaStages) & 1);
     const bool active = kt <= wg_last_pos;  // else every key of the tile is in this warpgroup's future
 
     float s_acc[64];
@@ -207,7 +201,6 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
         o[4 * j + 2] *= corr[1];
         o[4 * j + 3] *= corr[1];
       }
-      mbar_wait(&sm.full_v[s], parity);
       wg_pin(o);
       wg_fence();
       for (int kk = 0; kk < kWgKeys / 16; ++kk) {
