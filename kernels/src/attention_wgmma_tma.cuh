@@ -22,6 +22,8 @@ namespace hd::attention_detail {
 // ptxas budgeting 168 registers a thread for the consumers, which then spill; 288 threads give
 // every thread 224.)
 constexpr int kTmaThreads = 288;
+// Two stages: three (K and V on separate barriers) measured 5% slower at 128k tokens
+// (bench/results/attention-*-4699812.json), so waiting for TMA is not what limits this loop.
 constexpr int kTmaStages = 2;
 constexpr int kTmaTileBytes = 4 * kWgBlockBytes;  // K and V, two 64-dim blocks each
 
