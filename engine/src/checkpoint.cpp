@@ -113,6 +113,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const fs::path& dir, const Checkpoi
       throw WeightsError(v.file.string() + ": tensor \"" + spec.name + "\" has shape " + v.shape_text() +
                          ", the config needs " + want.shape_text());
     }
+    if (!is_float(v.dtype)) {
+      throw WeightsError(v.file.string() + ": tensor \"" + spec.name + "\" is stored in " + dtype_name(v.dtype) +
+                         "; model weights must be F32, BF16 or F16");
+    }
     if (spec.float32_required && v.dtype != DType::f32) {
       std::string why = "tensor \"" + spec.name + "\" is stored in " + dtype_name(v.dtype) +
                         ": poles and residues must stay float32, since rounding a pole near the unit circle "

@@ -4,13 +4,22 @@
 
 namespace hd {
 
-std::size_t dtype_size(DType t) { return t == DType::f32 ? 4 : 2; }
+std::size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f32: return 4;
+    case DType::f16:
+    case DType::bf16: return 2;
+    case DType::i64: return 8;
+  }
+  return 0;
+}
 
 const char* dtype_name(DType t) {
   switch (t) {
     case DType::f32: return "F32";
     case DType::f16: return "F16";
     case DType::bf16: return "BF16";
+    case DType::i64: return "I64";
   }
   return "?";
 }
@@ -57,6 +66,15 @@ void to_float(DType t, const void* src, float* dst, std::size_t count) {
         std::uint16_t v;
         std::memcpy(&v, bytes + 2 * i, 2);
         dst[i] = t == DType::bf16 ? bf16_to_float(v) : f16_to_float(v);
+      }
+      return;
+    }
+    case DType::i64: {
+      const auto* bytes = static_cast<const unsigned char*>(src);
+      for (std::size_t i = 0; i < count; ++i) {
+        std::int64_t v;
+        std::memcpy(&v, bytes + 8 * i, 8);
+        dst[i] = static_cast<float>(v);
       }
       return;
     }

@@ -27,6 +27,7 @@ bool parse_dtype(const std::string& s, DType& out) {
   if (s == "F32") out = DType::f32;
   else if (s == "BF16") out = DType::bf16;
   else if (s == "F16") out = DType::f16;
+  else if (s == "I64") out = DType::i64;
   else return false;
   return true;
 }
@@ -117,7 +118,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     v.file = path;
     if (!t["dtype"].is_string()) bad("dtype is not a string");
     if (!parse_dtype(t["dtype"].get<std::string>(), v.dtype)) {
-      bad("unsupported dtype " + t["dtype"].get<std::string>() + " (expected BF16, F16 or F32)");
+      bad("unsupported dtype " + t["dtype"].get<std::string>() + " (expected BF16, F16, F32 or I64)");
     }
     if (!t["shape"].is_array()) bad("shape is not a list");
     std::uint64_t numel = 1;

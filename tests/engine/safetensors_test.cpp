@@ -118,8 +118,8 @@ TEST(Safetensors, RejectsByteLengthThatDisagreesWithShape) {
 TEST(Safetensors, RejectsUnsupportedDtypeAndMalformedEntries) {
   TempDir dir;
   test::write_file(dir / "d.safetensors",
-                   raw_file(R"({"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", std::string(8, '\0')));
-  EXPECT_NE(open_error(dir / "d.safetensors").find("unsupported dtype I64"), std::string::npos);
+                   raw_file(R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", std::string(8, '\0')));
+  EXPECT_NE(open_error(dir / "d.safetensors").find("unsupported dtype F64"), std::string::npos);
   test::write_file(dir / "m.safetensors", raw_file(R"({"a":{"dtype":"F32"}})", ""));
   EXPECT_NE(open_error(dir / "m.safetensors").find("needs dtype, shape and data_offsets"), std::string::npos);
   test::write_file(dir / "j.safetensors", raw_file("{not json", ""));

@@ -6,10 +6,12 @@
 
 namespace hd {
 
-enum class DType { f32, f16, bf16 };
+// i64 is read so files holding index tensors (BERT's position_ids) open; weights must be floats.
+enum class DType { f32, f16, bf16, i64 };
 
 std::size_t dtype_size(DType t);
-const char* dtype_name(DType t);  // safetensors spelling: "F32", "F16", "BF16"
+const char* dtype_name(DType t);  // safetensors spelling: "F32", "F16", "BF16", "I64"
+inline bool is_float(DType t) { return t != DType::i64; }
 
 // bfloat16 <-> float32: round to nearest even, NaN kept NaN.
 inline std::uint16_t float_to_bf16(float f) {

@@ -1,0 +1,156 @@
+// The all-MiniLM-L6-v2 embedder against sentence-transformers: WordPiece ids equal HF `tokenizers`
+// and embeddings have cosine >= 0.9999 on the 100 texts of tests/engine/fixtures/minilm/golden.json
+// (scripts/fixtures/make_embedding_golden.py). The model comes from scripts/setup
+// ($HD_EMBEDDER_DIR, exported by scripts/test). Then the errors a broken model folder gives.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "hd/engine/safetensors.h"
+#include "hd/engine/text_embedder.h"
+#include "support/temp_dir.h"
+
+namespace hd {
+namespace {
+
+std::filesystem::path model_dir() {
+  const char* dir = std::getenv("HD_EMBEDDER_DIR");
+  return dir && *dir ? std::filesystem::path(dir) : std::filesystem::path();
+}
+
+// The model is part of the product (scripts/setup installs it): its absence is a failure.
+#define HD_REQUIRE_EMBEDDER()                                                                             \
+  do {                                                                                                    \
+    if (model_dir().empty() || !std::filesystem::exists(model_dir() / "model.safetensors")) {             \
+      FAIL() << "no embedding model: run scripts/setup and set HD_EMBEDDER_DIR (scripts/test does both)"; \
+    }                                                                                                     \
+  } while (0)
+
+const nlohmann::json& golden() {
+  static const nlohmann::json g = [] {
+    std::ifstream in(std::filesystem::path(HD_SOURCE_DIR) / "tests/engine/fixtures/minilm/golden.json");
+    return nlohmann::json::parse(in);
+  }();
+  return g;
+}
+
+const TextEmbedder& embedder() {
+  static const std::unique_ptr<TextEmbedder> e = TextEmbedder::open(model_dir());
+  return *e;
+}
+
+TEST(Embedder, WordPieceIdsEqualHuggingFaceTokenizers) {
+  HD_REQUIRE_EMBEDDER();
+  const auto& g = golden();
+  ASSERT_EQ(g["texts"].size(), 100u);
+  int equal = 0;
+  for (std::size_t i = 0; i < g["texts"].size(); ++i) {
+    const auto ids = embedder().tokenizer().encode(g["texts"][i].get<std::string>(), embedder().max_tokens());
+    const auto want = g["ids"][i].get<std::vector<std::int32_t>>();
+    EXPECT_EQ(ids, want) << "text " << i << ": " << g["texts"][i];
+    equal += ids == want;
+  }
+  std::cout << "WordPiece ids equal HF tokenizers on " << equal << "/100 texts\n";
+}
+
+TEST(Embedder, EmbeddingsMatchSentenceTransformers) {
+  HD_REQUIRE_EMBEDDER();
+  const auto& g = golden();
+  const auto texts = g["texts"].get<std::vector<std::string>>();
+  const std::vector<float> got = embedder().embed(texts);
+  const int d = embedder().dimension();
+  ASSERT_EQ(d, 384);
+  double worst = 1.0, max_abs = 0.0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto want = g["embeddings"][i].get<std::vector<double>>();
+    double dot = 0, nw = 0, ng = 0;
+    for (int c = 0; c < d; ++c) {
+      const double x = got[i * d + c];
+      dot += x * want[c];
+      nw += want[c] * want[c];
+      ng += x * x;
+      max_abs = std::max(max_abs, std::abs(x - want[c]));
+    }
+    const double cosine = dot / std::sqrt(nw * ng);
+    EXPECT_GE(cosine, 0.9999) << "text " << i << ": " << texts[i];
+    EXPECT_NEAR(std::sqrt(ng), 1.0, 1e-5) << "text " << i << " is not unit length";
+    worst = std::min(worst, cosine);
+  }
+  std::cout << "worst cosine vs sentence-transformers 1 - " << 1.0 - worst << ", largest element difference " << max_abs << "\n";
+}
+
+TEST(Embedder, BatchOfManyEqualsOneAtATime) {
+  HD_REQUIRE_EMBEDDER();
+  const auto texts = golden()["texts"].get<std::vector<std::string>>();
+  const std::vector<float> batch = embedder().embed({texts.begin(), texts.begin() + 20});
+  const int d = embedder().dimension();
+  for (int i = 0; i < 20; ++i) {
+    const std::vector<float> one = embedder().embed({texts[i]});
+    for (int c = 0; c < d; ++c) ASSERT_NEAR(batch[i * d + c], one[c], 1e-5) << "text " << i;
+  }
+}
+
+TEST(Embedder, ModelIdNamesFolderAndWeights) {
+  HD_REQUIRE_EMBEDDER();
+  EXPECT_EQ(embedder().model_id().rfind(model_dir().filename().string() + "@", 0), 0u) << embedder().model_id();
+}
+
+// A copy of the model folder with one file replaced, to see the error it gives.
+std::filesystem::path broken_copy(const test::TempDir& tmp, const std::string& file, const std::string& contents) {
+  const auto dir = tmp.path() / "model";
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"config.json", "vocab.txt", "sentence_bert_config.json"}) {
+    std::filesystem::copy_file(model_dir() / f, dir / f);
+  }
+  std::filesystem::create_symlink(model_dir() / "model.safetensors", dir / "model.safetensors");
+  std::filesystem::remove(dir / file);
+  if (!contents.empty()) std::ofstream(dir / file, std::ios::binary) << contents;
+  return dir;
+}
+
+void expect_error(const std::filesystem::path& dir, const std::string& must_mention) {
+  try {
+    TextEmbedder::open(dir);
+    FAIL() << "opened a broken model in " << dir;
+  } catch (const EmbedderError& e) {
+    EXPECT_NE(std::string(e.what()).find(must_mention), std::string::npos) << e.what();
+  }
+}
+
+TEST(Embedder, BrokenModelFoldersGiveErrorsNamingTheFile) {
+  HD_REQUIRE_EMBEDDER();
+  test::TempDir tmp;
+  expect_error(tmp.path() / "nowhere", "scripts/setup");
+  {
+    test::TempDir t;
+    expect_error(broken_copy(t, "config.json", "{\"hidden_size\": 384"), "config.json");
+  }
+  {
+    test::TempDir t;
+    expect_error(broken_copy(t, "config.json", "{\"hidden_size\": 384, \"num_attention_heads\": 12}"), "intermediate_size");
+  }
+  {
+    test::TempDir t;
+    expect_error(broken_copy(t, "vocab.txt", "hello\nworld\n"), "vocab.txt");
+  }
+  {
+    test::TempDir t;
+    expect_error(broken_copy(t, "model.safetensors", std::string("\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13)),
+                 "model.safetensors");
+  }
+  {
+    // Right format, wrong shape: a word-embedding table of 10 rows.
+    test::TempDir t;
+    const auto dir = broken_copy(t, "model.safetensors", "");
+    TensorData emb{"embeddings.word_embeddings.weight", DType::f32, {10, 384}, std::vector<unsigned char>(10 * 384 * 4)};
+    write_safetensors(dir / "model.safetensors", {&emb});
+    expect_error(dir, "embeddings.word_embeddings.weight");
+  }
+}
+
+}  // namespace
+}  // namespace hd
