@@ -11,6 +11,7 @@
 #include "hd/app/ingest_folder.h"
 #include "hd/app/paths.h"
 #include "hd/engine/tokenizer.h"
+#include "hd/retrieval/hybrid_search.h"
 
 namespace hd::cli {
 namespace {
@@ -33,10 +34,23 @@ TokenCounter token_counter(const Args& args, std::shared_ptr<Tokenizer>& holder)
   return [](std::string_view s) { return (s.size() + 3) / 4; };
 }
 
+// The sentence-embedding model: --embedder DIR, else the one scripts/setup installs. Missing, it
+// is said out loud and the command goes on with full-text search only; --no-embed skips it.
+std::unique_ptr<TextEmbedder> load_embedder(const Args& args) {
+  if (args.has("--no-embed")) return nullptr;
+  const std::filesystem::path dir =
+      args.value("--embedder") ? std::filesystem::path(*args.value("--embedder")) : default_models_dir() / "all-minilm-l6-v2";
+  if (!args.value("--embedder") && !std::filesystem::exists(dir / "model.safetensors")) {
+    std::cerr << "note: no embedding model in " << dir.string() << " (scripts/setup installs it): full-text search only\n";
+    return nullptr;
+  }
+  return TextEmbedder::open(dir);  // an explicit --embedder that is broken is an error
+}
+
 }  // namespace
 
 int run_ingest(const Argv& argv) {
-  Args args(argv, {"--store", "--tokenizer", "--chunk-tokens"});
+  Args args(argv, {"--store", "--tokenizer", "--chunk-tokens", "--embedder"});
   if (args.positional().empty()) throw UsageError("ingest needs at least one file or folder");
   std::vector<std::filesystem::path> roots(args.positional().begin(), args.positional().end());
   for (const auto& r : roots) {
@@ -48,6 +62,8 @@ int run_ingest(const Argv& argv) {
   options.count_tokens = token_counter(args, tokenizer);
   options.chunks.max_tokens = static_cast<std::size_t>(args.integer("--chunk-tokens", 256));
   options.prune = args.has("--prune");
+  const std::unique_ptr<TextEmbedder> embedder = load_embedder(args);
+  options.embedder = embedder.get();
   InterruptScope interrupt;
   options.cancel = interrupt.flag();
   const bool tty = isatty(STDERR_FILENO);
@@ -67,24 +83,46 @@ int run_ingest(const Argv& argv) {
     std::cout << "  " << format << ": " << t.files << " file(s), " << t.chunks << " chunk(s), " << t.failed << " failed\n";
   }
   for (const auto& [path, reason] : s.failures) std::cout << "  failed: " << reason << "\n";
+  if (s.index_vectors >= 0) {
+    std::cout << "  vectors: " << s.index_vectors << " in the index (" << embedder->model_id() << "), embedding took "
+              << s.embed_seconds << " s";
+    if (!s.index_rebuild_reason.empty()) std::cout << "; index rebuilt from the stored vectors: " << s.index_rebuild_reason;
+    std::cout << "\n";
+  }
   if (s.cancelled) std::cout << "stopped early (Ctrl-C); run the same command again to go on\n";
   return s.cancelled ? 130 : 0;
 }
 
 int run_search(const Argv& argv) {
-  Args args(argv, {"--store", "-k"});
+  Args args(argv, {"--store", "-k", "--embedder", "--doc"});
   if (args.positional().size() != 1) throw UsageError("search takes one query (quote it)");
   auto store = Store::open(store_dir(args));
-  const auto hits = store->search_text(args.positional()[0], static_cast<int>(args.integer("-k", 5)));
+  HybridOptions options;
+  options.k = static_cast<int>(args.integer("-k", 5));
+  if (auto doc = args.value("--doc")) {
+    options.document_id = store->document_by_path(std::filesystem::absolute(*doc).string());
+    if (!options.document_id) throw UsageError(*doc + " is not in the store (see: hyenadesk docs)");
+  }
+  std::unique_ptr<TextEmbedder> embedder;
+  std::unique_ptr<VectorIndex> index;
+  if (store->vector_count() > 0 && (embedder = load_embedder(args))) {
+    index = VectorIndex::open(*store, embedder->model_id(), embedder->dimension());
+  }
+  const auto hits = hybrid_search(*store, index.get(), embedder.get(), args.positional()[0], options);
   if (hits.empty()) std::cout << "no passage matches\n";
   int rank = 0;
-  for (const SearchHit& h : hits) {
+  for (const HybridHit& hit : hits) {
+    const SearchHit& h = hit.chunk;
     // The section path usually starts at the title heading; show the title only when it does not.
     const bool path_has_title = h.section_path.compare(0, h.title.size(), h.title) == 0 && !h.title.empty();
     std::cout << ++rank << ". " << (path_has_title ? h.section_path : h.title);
     if (!path_has_title && !h.section_path.empty()) std::cout << " > " << h.section_path;
     if (h.page_first) std::cout << " (p. " << h.page_first << (h.page_last != h.page_first ? "-" + std::to_string(h.page_last) : "") << ")";
     std::cout << "  [" << h.path << "]\n   ";
+    char scores[96];
+    std::snprintf(scores, sizeof scores, "score %.4f (text #%d, vector #%d, cosine %.3f)", h.score, hit.text_rank,
+                  hit.vector_rank, hit.cosine);
+    std::cout << (embedder ? std::string(scores) : "full-text match") << "\n   ";
     std::string snippet = h.text.substr(0, 240);
     for (char& c : snippet) c = c == '\n' ? ' ' : c;
     std::cout << snippet << (h.text.size() > 240 ? "..." : "") << "\n";

@@ -32,9 +32,12 @@ const std::map<std::string, Entry>& commands() {
                     "                               one is usable, else the CPU)"}},
       {"ingest", {hd::cli::run_ingest,
                   "ingest PATH... [--store DIR] [--prune] [--tokenizer FILE] [--chunk-tokens N]\n"
-                  "                               read files and folders into the store (Ctrl-C stops; rerun resumes)"}},
-      {"search", {hd::cli::run_search, "search \"QUERY\" [-k N] [--store DIR]\n"
-                                       "                               ranked passages with their document, section and page"}},
+                  "        [--embedder DIR | --no-embed]\n"
+                  "                               read files and folders into the store, with embeddings and\n"
+                  "                               the vector index (Ctrl-C stops; rerun resumes)"}},
+      {"search", {hd::cli::run_search, "search \"QUERY\" [-k N] [--store DIR] [--doc PATH] [--embedder DIR | --no-embed]\n"
+                                       "                               ranked passages (full-text and vector search fused) with\n"
+                                       "                               their document, section and page"}},
       {"docs", {hd::cli::run_docs, "docs [--store DIR]             the stored documents and their status"}},
       {"model-info", {hd::cli::run_model_info,
                       "model-info DIR [--context N]  describe a model folder and the memory N tokens need"}},

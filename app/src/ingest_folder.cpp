@@ -1,4 +1,5 @@
 #include "hd/app/ingest_folder.h"
+#include "hd/retrieval/vector_index.h"
 
 #include <algorithm>
 #include <chrono>
@@ -56,6 +57,22 @@ long long mtime_ns(const fs::path& p) {
 }
 
 }  // namespace
+
+// Embeddings of a document's chunks, in batches.
+static ChunkVectors embed_chunks(const TextEmbedder& embedder, const std::vector<NewChunk>& chunks, std::size_t batch,
+                          double& seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ChunkVectors v{embedder.model_id(), embedder.dimension(), {}};
+  v.values.reserve(chunks.size() * static_cast<std::size_t>(embedder.dimension()));
+  for (std::size_t i = 0; i < chunks.size(); i += std::max<std::size_t>(1, batch)) {
+    std::vector<std::string> texts;
+    for (std::size_t j = i; j < std::min(chunks.size(), i + std::max<std::size_t>(1, batch)); ++j) texts.push_back(chunks[j].text);
+    const std::vector<float> e = embedder.embed(texts);
+    v.values.insert(v.values.end(), e.begin(), e.end());
+  }
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return v;
+}
 
 IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, const IngestOptions& options) {
   const auto start = std::chrono::steady_clock::now();
@@ -120,7 +137,12 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         t.chunks += chunks.size();
         t.failed += rec.status == "failed";
         progress.chunks += chunks.size();
-        store.put_document(path, mtime, rec, chunks);
+        if (options.embedder && !chunks.empty()) {
+          const ChunkVectors vectors = embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds);
+          store.put_document(path, mtime, rec, chunks, &vectors);
+        } else {
+          store.put_document(path, mtime, rec, chunks);
+        }
       }
     }
     ++progress.files_done;
@@ -144,6 +166,12 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         ++summary.pruned;
       }
     }
+  }
+  if (options.embedder) {  // the index catches up with this run's vectors and is saved
+    auto index = VectorIndex::open(store, options.embedder->model_id(), options.embedder->dimension());
+    index->save();
+    summary.index_vectors = index->size();
+    summary.index_rebuild_reason = index->rebuild_reason();
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;

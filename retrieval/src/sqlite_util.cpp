@@ -66,6 +66,21 @@ void Statement::run() {
 }
 long long Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Statement::real(int col) const { return sqlite3_column_double(stmt_, col); }
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Statement& Statement::bind_blob(int i, const void* data, std::size_t bytes) {
+  if (sqlite3_bind_blob(stmt_, i, data, static_cast<int>(bytes), SQLITE_TRANSIENT) != SQLITE_OK) fail(db_, sql_);
+  return *this;
+}
+const void* Statement::blob(int col, std::size_t& bytes) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  bytes = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col));
+  return p;
+}
+
 std::string Statement::text(int col) const {
   const unsigned char* t = sqlite3_column_text(stmt_, col);
   return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))

@@ -23,12 +23,16 @@ class Statement {
   Statement& bind(int i, double v);
   Statement& bind(int i, const std::string& v);
   Statement& bind_null(int i);
+  Statement& bind_blob(int i, const void* data, std::size_t bytes);
   bool step();  // true while a row is available
+  void reset();  // ready to step again with new bindings
   void run();   // step to completion (INSERT/UPDATE/DELETE)
   long long integer(int col) const;
   double real(int col) const;
   std::string text(int col) const;
   bool is_null(int col) const;
+  // The column's bytes; valid until the next step() or the statement's end.
+  const void* blob(int col, std::size_t& bytes) const;
 
  private:
   sqlite3* db_;

@@ -55,6 +55,36 @@ CREATE TABLE ingest_runs (
   files_failed INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    // 1 -> 2: chunk vectors (the source of truth the FAISS index is built from) and the record of
+    // the index file that matches them. Every insert or delete of a vector bumps vectors_version,
+    // and a new vector is stamped with the version it made (seq), so an index knows what it missed.
+    R"sql(
+CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO store_meta(key, value) VALUES ('vectors_version', 0);
+CREATE TABLE chunk_vectors (
+  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+  model_id TEXT NOT NULL,
+  seq INTEGER NOT NULL DEFAULT 0,
+  vector BLOB NOT NULL
+);
+CREATE INDEX chunk_vectors_seq ON chunk_vectors(seq);
+CREATE TRIGGER chunk_vectors_ai AFTER INSERT ON chunk_vectors BEGIN
+  UPDATE store_meta SET value = value + 1 WHERE key = 'vectors_version';
+  UPDATE chunk_vectors SET seq = (SELECT value FROM store_meta WHERE key = 'vectors_version')
+    WHERE chunk_id = new.chunk_id;
+END;
+CREATE TRIGGER chunk_vectors_ad AFTER DELETE ON chunk_vectors BEGIN
+  UPDATE store_meta SET value = value + 1 WHERE key = 'vectors_version';
+END;
+CREATE TABLE vector_index (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  model_id TEXT NOT NULL,
+  dimension INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  built_from_version INTEGER NOT NULL
+);
+)sql",
 };
 constexpr int kMigrationCount = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
 static_assert(kMigrationCount == Store::kSchemaVersion, "one migration per schema version");

@@ -66,7 +66,12 @@ std::optional<long long> Store::document_by_hash(const std::string& hash) const 
 }
 
 long long Store::put_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc,
-                              const std::vector<NewChunk>& chunks) {
+                              const std::vector<NewChunk>& chunks, const ChunkVectors* vectors) {
+  if (vectors && vectors->values.size() != chunks.size() * static_cast<std::size_t>(vectors->dimension)) {
+    throw StoreError(path + ": " + std::to_string(chunks.size()) + " chunks but " +
+                     std::to_string(vectors->values.size()) + " vector values of dimension " +
+                     std::to_string(vectors->dimension));
+  }
   sqlite::Transaction tx(db_);
   sqlite::Statement ins(db_, "INSERT INTO documents(content_hash, size_bytes, format, title, status, error) "
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -83,6 +88,14 @@ long long Store::put_document(const std::string& path, long long mtime_ns, const
     if (c.page_first) one.bind(5, static_cast<long long>(c.page_first)).bind(6, static_cast<long long>(c.page_last));
     else one.bind_null(5).bind_null(6);
     one.bind(7, c.char_begin).bind(8, c.char_end).bind(9, c.token_count).run();
+    if (vectors) {
+      const std::size_t d = static_cast<std::size_t>(vectors->dimension), row = static_cast<std::size_t>(ordinal - 1);
+      sqlite::Statement(db_, "INSERT INTO chunk_vectors(chunk_id, model_id, vector) VALUES (?1, ?2, ?3)")
+          .bind(1, static_cast<long long>(sqlite3_last_insert_rowid(db_)))
+          .bind(2, vectors->model_id)
+          .bind_blob(3, vectors->values.data() + row * d, d * sizeof(float))
+          .run();
+    }
   }
   point_path(db_, path, mtime_ns, doc.size, id);
   tx.commit();
@@ -124,20 +137,42 @@ std::vector<StoredDocument> Store::documents() const {
   return out;
 }
 
-std::vector<SearchHit> Store::search_text(const std::string& query, int k) const {
+namespace {
+const char* const kHitColumns =
+    "SELECT c.id, (SELECT min(path) FROM document_paths WHERE document_id = d.id), coalesce(d.title, ''), "
+    "coalesce(c.section_path, ''), c.text, coalesce(c.page_first, 0), coalesce(c.page_last, 0)";
+
+SearchHit hit_from(const sqlite::Statement& q) {
+  return {q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), static_cast<int>(q.integer(5)),
+          static_cast<int>(q.integer(6)), 0.0};
+}
+}  // namespace
+
+std::vector<SearchHit> Store::search_text(const std::string& query, int k, std::optional<long long> document_id) const {
   std::vector<SearchHit> out;
   const std::string match = fts_query(query);
   if (match.empty() || k <= 0) return out;
-  sqlite::Statement q(db_,
-                      "SELECT c.id, (SELECT min(path) FROM document_paths WHERE document_id = d.id), "
-                      "coalesce(d.title, ''), coalesce(c.section_path, ''), c.text, coalesce(c.page_first, 0), "
-                      "coalesce(c.page_last, 0), bm25(chunks_fts) AS score "
-                      "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
-                      "WHERE chunks_fts MATCH ?1 ORDER BY score LIMIT ?2");
+  sqlite::Statement q(db_, std::string(kHitColumns) +
+                               ", bm25(chunks_fts) AS score "
+                               "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
+                               "WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR c.document_id = ?3) ORDER BY score LIMIT ?2");
   q.bind(1, match).bind(2, static_cast<long long>(k));
+  if (document_id) q.bind(3, *document_id);
+  else q.bind_null(3);
   while (q.step()) {
-    out.push_back({q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), static_cast<int>(q.integer(5)),
-                   static_cast<int>(q.integer(6)), q.real(7)});
+    SearchHit h = hit_from(q);
+    h.score = q.real(7);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::vector<SearchHit> Store::chunks_by_id(const std::vector<long long>& ids) const {
+  std::vector<SearchHit> out;
+  sqlite::Statement q(db_, std::string(kHitColumns) + " FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1");
+  for (long long id : ids) {
+    q.reset();
+    if (q.bind(1, id).step()) out.push_back(hit_from(q));
   }
   return out;
 }

@@ -1,6 +1,7 @@
-// Crash safety: `hyenadesk ingest` killed (SIGKILL) at random points, many times, then run to
-// the end. Afterwards SQLite is intact, the full-text index agrees with the chunks, and every
-// file is stored exactly once with its chunks: none missing, duplicated or orphaned.
+// Crash safety: `hyenadesk ingest` (with embeddings) killed (SIGKILL) at random points, many
+// times, then run to the end. Afterwards SQLite is intact, the full-text index agrees with the
+// chunks, every file is stored exactly once with its chunks (none missing, duplicated or
+// orphaned), every chunk has its vector, and the saved FAISS index holds exactly those vectors.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -11,7 +12,10 @@
 #include <random>
 #include <thread>
 
+#include "hd/engine/text_embedder.h"
 #include "hd/retrieval/store.h"
+#include "hd/retrieval/vector_index.h"
+#include "support/embedder_model.h"
 #include "support/temp_dir.h"
 
 namespace hd {
@@ -25,8 +29,9 @@ pid_t start_ingest(const fs::path& docs, const fs::path& store) {
     const int devnull = ::open("/dev/null", O_WRONLY);
     dup2(devnull, STDOUT_FILENO);
     dup2(devnull, STDERR_FILENO);
-    execl(HD_HYENADESK, HD_HYENADESK, "ingest", docs.c_str(), "--store", store.c_str(), "--chunk-tokens", "16",
-          static_cast<char*>(nullptr));
+    const std::string embedder = test::embedder_dir().string();
+    execl(HD_HYENADESK, HD_HYENADESK, "ingest", docs.c_str(), "--store", store.c_str(), "--chunk-tokens", "24",
+          "--embedder", embedder.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   return pid;
@@ -55,16 +60,19 @@ long long query(sqlite3* db, const char* sql) {
 }
 
 TEST(IngestCrash, KilledRunsLeaveAConsistentStoreThatTheNextRunCompletes) {
+  HD_REQUIRE_EMBEDDER();
   test::TempDir dir;
-  const int files = 600;  // a full run takes ~0.5 s, so kills in the first 200 ms land mid-run
+  // A full run embeds ~240 chunks: about 3 s on 2 cores, after ~0.3 s loading the model; kills
+  // between 0.2 and 3 s land before, during and (sometimes) after the files.
+  const int files = 80;
   fs::create_directories(dir / "docs");
   for (int i = 0; i < files; ++i) {
     std::string text = "# Document " + std::to_string(i) + "\n\n";
-    for (int p = 0; p < 20; ++p) text += "Paragraph " + std::to_string(p) + " of file " + std::to_string(i) + " holds unique word w" + std::to_string(i) + "x.\n\n";
+    for (int p = 0; p < 3; ++p) text += "Paragraph " + std::to_string(p) + " of file " + std::to_string(i) + " holds unique word w" + std::to_string(i) + "x.\n\n";
     test::write_file(dir / "docs" / ("doc" + std::to_string(i) + ".md"), text);
   }
   std::mt19937 gen(7);
-  std::uniform_int_distribution<int> delay_ms(10, 200);
+  std::uniform_int_distribution<int> delay_ms(200, 3000);
   int interrupted_midway = 0;
   for (int round = 0; round < 10; ++round) {
     const pid_t pid = start_ingest(dir / "docs", dir / "store");
@@ -104,8 +112,18 @@ TEST(IngestCrash, KilledRunsLeaveAConsistentStoreThatTheNextRunCompletes) {
       << "a document without chunks";
   EXPECT_EQ(query(db, "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = c.document_id)"), 0)
       << "orphaned chunks";
+  EXPECT_EQ(query(db, "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)"), 0)
+      << "chunks without a vector";
   sqlite3_close(db);
   auto store = Store::open(dir / "store");
+  {
+    const auto embedder = TextEmbedder::open(test::embedder_dir());
+    const auto index = VectorIndex::open(*store, embedder->model_id(), embedder->dimension());
+    EXPECT_EQ(index->rebuild_reason(), "") << "the completed run left an index file that does not load";
+    EXPECT_EQ(index->ids(), store->vector_chunk_ids()) << "FAISS and SQLite disagree";
+    EXPECT_EQ(index->size(), store->chunk_count());
+    EXPECT_EQ(index->applied_version(), store->vectors_version()) << "the saved index is behind the store";
+  }
   for (int i : {0, 77, files - 1}) {
     auto hits = store->search_text("w" + std::to_string(i) + "x", 50);
     EXPECT_EQ(hits.size(), static_cast<std::size_t>(std::count_if(hits.begin(), hits.end(), [&](const SearchHit& h) {

@@ -1,34 +1,23 @@
 // The all-MiniLM-L6-v2 embedder against sentence-transformers: WordPiece ids equal HF `tokenizers`
 // and embeddings have cosine >= 0.9999 on the 100 texts of tests/engine/fixtures/minilm/golden.json
 // (scripts/fixtures/make_embedding_golden.py). The model comes from scripts/setup
-// ($HD_EMBEDDER_DIR, exported by scripts/test). Then the errors a broken model folder gives.
+// (support/embedder_model.h). Then the errors a broken model folder gives.
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "hd/engine/safetensors.h"
 #include "hd/engine/text_embedder.h"
+#include "support/embedder_model.h"
 #include "support/temp_dir.h"
 
 namespace hd {
 namespace {
 
-std::filesystem::path model_dir() {
-  const char* dir = std::getenv("HD_EMBEDDER_DIR");
-  return dir && *dir ? std::filesystem::path(dir) : std::filesystem::path();
-}
-
-// The model is part of the product (scripts/setup installs it): its absence is a failure.
-#define HD_REQUIRE_EMBEDDER()                                                                             \
-  do {                                                                                                    \
-    if (model_dir().empty() || !std::filesystem::exists(model_dir() / "model.safetensors")) {             \
-      FAIL() << "no embedding model: run scripts/setup and set HD_EMBEDDER_DIR (scripts/test does both)"; \
-    }                                                                                                     \
-  } while (0)
+std::filesystem::path model_dir() { return test::embedder_dir(); }
 
 const nlohmann::json& golden() {
   static const nlohmann::json g = [] {

@@ -2,7 +2,8 @@
 // Ingesting files and folders into the store: incremental (unchanged files are skipped by
 // size and modification time), idempotent, one transaction per file (a kill loses at most
 // the file in progress, and the next run redoes it), identical content stored once,
-// failures recorded with their reason. Vectors (FAISS) are not built yet.
+// failures recorded with their reason. With an embedder, each chunk's vector is stored with it
+// and the FAISS index is brought up to date and saved at the end of the run (also after Ctrl-C).
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "hd/engine/text_embedder.h"
 #include "hd/ingest/chunker.h"
 #include "hd/retrieval/store.h"
 
@@ -34,6 +36,9 @@ struct IngestSummary {
   std::vector<std::pair<std::string, std::string>> failures;  // path, reason
   bool cancelled = false;
   double seconds = 0;
+  double embed_seconds = 0;         // of `seconds`, spent computing embeddings
+  long long index_vectors = -1;     // vectors in the saved FAISS index; -1 without an embedder
+  std::string index_rebuild_reason; // why the index was rebuilt from the stored vectors, if it was
 };
 
 struct IngestOptions {
@@ -41,6 +46,8 @@ struct IngestOptions {
   ReadLimits limits;
   bool prune = false;                              // forget stored files under the roots that are gone
   TokenCounter count_tokens;                       // required
+  const TextEmbedder* embedder = nullptr;          // null: text only, no vectors
+  std::size_t embed_batch = 32;                    // chunks per embedder call
   std::function<void(const IngestProgress&)> on_progress;
   const std::atomic<bool>* cancel = nullptr;
 };

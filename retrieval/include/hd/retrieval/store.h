@@ -3,6 +3,7 @@
 // versioned schema that is migrated forward on open and refused when it is newer than
 // this program understands.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -41,6 +42,20 @@ struct StoredDocument {
   long long chunks = 0;
 };
 
+// A chunk's embedding as stored: `dimension` floats made by the model `model_id`.
+struct ChunkVectors {
+  std::string model_id;
+  int dimension = 0;
+  std::vector<float> values;  // one row of `dimension` per chunk, in chunk order
+};
+
+// The FAISS index file that matches the stored vectors as of `built_from_version`.
+struct VectorIndexRecord {
+  std::string model_id, file;
+  int dimension = 0;
+  long long generation = 0, built_from_version = 0;
+};
+
 struct SearchHit {
   long long chunk_id = 0;
   std::string path, title, section_path, text;
@@ -51,7 +66,7 @@ struct SearchHit {
 class Store {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating when missing) the store in `dir`; migrates older schemas.
   static std::unique_ptr<Store> open(const std::filesystem::path& dir);
@@ -70,8 +85,9 @@ class Store {
   std::optional<long long> document_by_hash(const std::string& content_hash) const;
   // Stores a document and its chunks and points `path` at it, in one transaction; whatever
   // `path` held before is dropped when no other path refers to it.
+  // With `vectors`, each chunk's embedding is stored in the same transaction.
   long long put_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc,
-                         const std::vector<NewChunk>& chunks);
+                         const std::vector<NewChunk>& chunks, const ChunkVectors* vectors = nullptr);
   // Points `path` at an existing document (identical content at another path).
   void link_path(const std::string& path, long long mtime_ns, long long size, long long document_id);
   // Forgets `path`, and its document when no other path refers to it.
@@ -79,7 +95,28 @@ class Store {
   std::vector<std::string> paths() const;
   std::vector<StoredDocument> documents() const;
   // Full-text search (FTS5, BM25) over chunk text; any word of `query` may match.
-  std::vector<SearchHit> search_text(const std::string& query, int k) const;
+  // With `document_id`, only that document's chunks.
+  std::vector<SearchHit> search_text(const std::string& query, int k, std::optional<long long> document_id = {}) const;
+  // The chunks `ids` with their document (score 0), in the order given; unknown ids are skipped.
+  std::vector<SearchHit> chunks_by_id(const std::vector<long long>& ids) const;
+
+  // Vectors (store_vectors.cpp).
+  long long vectors_version() const;
+  long long vector_count() const;
+  // Model ids the stored vectors were made with (more than one means a model changed).
+  std::vector<std::string> vector_models() const;
+  // Calls fn(chunk_id, seq, values) for every vector with seq > after_seq, by chunk id.
+  void for_each_vector(long long after_seq,
+                       const std::function<void(long long chunk_id, long long seq, const float* v, std::size_t n)>& fn) const;
+  // Every chunk id that has a vector, ascending.
+  std::vector<long long> vector_chunk_ids() const;
+  // One document's vectors, for exact search inside it.
+  std::vector<std::pair<long long, std::vector<float>>> document_vectors(long long document_id) const;
+  std::optional<VectorIndexRecord> vector_index_record() const;
+  void set_vector_index_record(const VectorIndexRecord& r);
+  std::optional<long long> document_by_path(const std::string& path) const;
+  // Runs fn inside one read transaction: every query in it sees the same snapshot.
+  void read_consistently(const std::function<void()>& fn) const;
 
  private:
   Store() = default;
