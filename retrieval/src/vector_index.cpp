@@ -53,7 +53,7 @@ std::unique_ptr<VectorIndex> VectorIndex::open(Store& store, const std::string& 
   std::unique_ptr<VectorIndex> vi(new VectorIndex(store, model_id, dimension));
   const auto rec = store.vector_index_record();
   if (!rec) {
-    vi->rebuild_reason_ = store.vector_count() ? "no index file recorded" : "";
+    // A first build (also after a crash before the first save): not a rebuild.
   } else if (rec->model_id != model_id || rec->dimension != dimension) {
     vi->rebuild_reason_ = "the recorded index was made by another model";
   } else if (!std::filesystem::exists(store.dir() / rec->file)) {
@@ -121,6 +121,10 @@ void VectorIndex::refresh() {
 
 void VectorIndex::save() {
   const auto rec = store_.vector_index_record();
+  if (rec && rec->model_id == model_id_ && rec->built_from_version == applied_version_ && rebuild_reason_.empty() &&
+      std::filesystem::exists(store_.dir() / rec->file)) {
+    return;  // the recorded file already holds exactly these vectors
+  }
   const long long generation = (rec ? rec->generation : 0) + 1;
   const std::string file = "vectors-" + std::to_string(generation) + ".faiss";
   const auto final_path = store_.dir() / file;

@@ -37,8 +37,8 @@ class VectorIndex {
 
   // Catches up with vectors stored since the last refresh (another process may be ingesting).
   void refresh();
-  // Writes the index as a new generation (protocol above). Only the process that writes the
-  // store (ingest) saves.
+  // Writes the index as a new generation (protocol above), unless the recorded file already
+  // holds these vectors. Only the process that writes the store (ingest) saves.
   void save();
 
   std::vector<VectorMatch> search(const float* query, int k) const;
