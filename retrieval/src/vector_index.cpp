@@ -2,6 +2,7 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <random>
 #include <unordered_set>
 
 namespace hd {
@@ -23,7 +26,20 @@ void fsync_path(const std::filesystem::path& p, bool directory) {
   if (rc != 0) throw StoreError(p.string() + ": fsync failed");
 }
 
-faiss::IndexIDMap2& as_map(const std::unique_ptr<faiss::Index>& index) { return static_cast<faiss::IndexIDMap2&>(*index); }
+using idx_t = faiss::Index::idx_t;
+
+// Every id the index holds, whichever kind it is.
+std::vector<idx_t> index_ids(const faiss::Index& index) {
+  if (const auto* map = dynamic_cast<const faiss::IndexIDMap2*>(&index)) return map->id_map;
+  std::vector<idx_t> out;
+  const auto& ivf = dynamic_cast<const faiss::IndexIVF&>(index);
+  for (std::size_t list = 0; list < ivf.nlist; ++list) {
+    const std::size_t n = ivf.invlists->list_size(list);
+    faiss::InvertedLists::ScopedIds ids(ivf.invlists, list);
+    out.insert(out.end(), ids.get(), ids.get() + n);
+  }
+  return out;
+}
 
 bool is_index_file(const std::filesystem::path& p) {
   const std::string name = p.filename().string();
@@ -32,9 +48,34 @@ bool is_index_file(const std::filesystem::path& p) {
 
 }  // namespace
 
-VectorIndex::VectorIndex(Store& store, std::string model_id, int dimension)
-    : store_(store), model_id_(std::move(model_id)), dimension_(dimension) {}
+VectorIndex::VectorIndex(Store& store, std::string model_id, int dimension, const VectorIndexOptions& options)
+    : store_(store), model_id_(std::move(model_id)), dimension_(dimension), options_(options) {}
 VectorIndex::~VectorIndex() = default;
+
+bool VectorIndex::approximate() const { return dynamic_cast<const faiss::IndexIVF*>(index_.get()) != nullptr; }
+
+void VectorIndex::rebuild_as_ivf() {
+  auto& flat_map = static_cast<faiss::IndexIDMap2&>(*index_);
+  const idx_t n = flat_map.ntotal;
+  const auto& flat = static_cast<const faiss::IndexFlat&>(*flat_map.index);
+  const float* xb = flat.get_xb();
+  // About 4 sqrt(n) cells (the usual rule), trained on up to 64 vectors a cell.
+  const std::size_t nlist = static_cast<std::size_t>(std::max(16.0, 4.0 * std::sqrt(static_cast<double>(n))));
+  auto* quantizer = new faiss::IndexFlatIP(dimension_);
+  auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, dimension_, nlist, faiss::METRIC_INNER_PRODUCT);
+  ivf->own_fields = true;
+  const idx_t sample = std::min<idx_t>(n, static_cast<idx_t>(nlist) * 64);
+  std::vector<float> train(static_cast<std::size_t>(sample) * dimension_);
+  std::mt19937_64 gen(12345);  // a fixed sample: the same store gives the same index
+  for (idx_t i = 0; i < sample; ++i) {
+    const idx_t pick = sample == n ? i : static_cast<idx_t>(gen() % static_cast<std::uint64_t>(n));
+    std::copy(xb + pick * dimension_, xb + (pick + 1) * dimension_, train.begin() + i * dimension_);
+  }
+  ivf->train(sample, train.data());
+  ivf->add_with_ids(n, xb, flat_map.id_map.data());
+  ivf->nprobe = static_cast<std::size_t>(options_.ivf_probes);
+  index_ = std::move(ivf);
+}
 
 void VectorIndex::reset_empty() {
   auto map = std::make_unique<faiss::IndexIDMap2>(new faiss::IndexFlatIP(dimension_));
@@ -43,14 +84,15 @@ void VectorIndex::reset_empty() {
   applied_version_ = 0;
 }
 
-std::unique_ptr<VectorIndex> VectorIndex::open(Store& store, const std::string& model_id, int dimension) {
+std::unique_ptr<VectorIndex> VectorIndex::open(Store& store, const std::string& model_id, int dimension,
+                                               const VectorIndexOptions& options) {
   for (const std::string& m : store.vector_models()) {
     if (m != model_id) {
       throw StoreError(store.database_path().string() + ": the store holds vectors of the embedding model \"" + m +
                        "\", not \"" + model_id + "\"; re-ingest into a new store to change models");
     }
   }
-  std::unique_ptr<VectorIndex> vi(new VectorIndex(store, model_id, dimension));
+  std::unique_ptr<VectorIndex> vi(new VectorIndex(store, model_id, dimension, options));
   const auto rec = store.vector_index_record();
   if (!rec) {
     // A first build (also after a crash before the first save): not a rebuild.
@@ -61,12 +103,11 @@ std::unique_ptr<VectorIndex> VectorIndex::open(Store& store, const std::string& 
   } else {
     try {
       std::unique_ptr<faiss::Index> loaded(faiss::read_index((store.dir() / rec->file).c_str()));
-      auto* map = dynamic_cast<faiss::IndexIDMap2*>(loaded.get());
-      if (!map || map->d != dimension) {
-        vi->rebuild_reason_ = "the index file " + rec->file + " is not an id-mapped index of dimension " + std::to_string(dimension);
+      const bool known_kind = dynamic_cast<faiss::IndexIDMap2*>(loaded.get()) || dynamic_cast<faiss::IndexIVFFlat*>(loaded.get());
+      if (!known_kind || loaded->d != dimension) {
+        vi->rebuild_reason_ = "the index file " + rec->file + " is not a vector index of dimension " + std::to_string(dimension);
       } else {
-        loaded.release();
-        vi->index_.reset(map);
+        vi->index_ = std::move(loaded);
         vi->applied_version_ = rec->built_from_version;
       }
     } catch (const faiss::FaissException& e) {
@@ -81,13 +122,14 @@ std::unique_ptr<VectorIndex> VectorIndex::open(Store& store, const std::string& 
     vi->reset_empty();
     vi->refresh();
   }
+  if (!vi->approximate() && vi->size() >= options.ivf_threshold) vi->rebuild_as_ivf();
   return vi;
 }
 
 void VectorIndex::refresh() {
   long long version = 0;
   std::vector<long long> live;
-  std::vector<faiss::Index::idx_t> new_ids;
+  std::vector<idx_t> new_ids;
   std::vector<float> new_values;
   store_.read_consistently([&] {
     version = store_.vectors_version();
@@ -104,18 +146,17 @@ void VectorIndex::refresh() {
   });
   if (version == applied_version_) return;
   // Drop ids whose vectors are gone, and ids about to be re-added (a chunk id re-created).
-  std::vector<faiss::Index::idx_t> drop;
-  const std::unordered_set<faiss::Index::idx_t> live_set(live.begin(), live.end());
-  const std::unordered_set<faiss::Index::idx_t> readded(new_ids.begin(), new_ids.end());
-  faiss::IndexIDMap2& map = as_map(index_);
-  for (faiss::Index::idx_t id : map.id_map) {
+  std::vector<idx_t> drop;
+  const std::unordered_set<idx_t> live_set(live.begin(), live.end());
+  const std::unordered_set<idx_t> readded(new_ids.begin(), new_ids.end());
+  for (idx_t id : index_ids(*index_)) {
     if (!live_set.count(id) || readded.count(id)) drop.push_back(id);
   }
   if (!drop.empty()) {
     faiss::IDSelectorBatch selector(static_cast<std::size_t>(drop.size()), drop.data());
-    map.remove_ids(selector);
+    index_->remove_ids(selector);
   }
-  if (!new_ids.empty()) map.add_with_ids(static_cast<faiss::Index::idx_t>(new_ids.size()), new_values.data(), new_ids.data());
+  if (!new_ids.empty()) index_->add_with_ids(static_cast<idx_t>(new_ids.size()), new_values.data(), new_ids.data());
   applied_version_ = version;
 }
 
@@ -151,9 +192,9 @@ void VectorIndex::save() {
 std::vector<VectorMatch> VectorIndex::search(const float* query, int k) const {
   std::vector<VectorMatch> out;
   if (k <= 0 || index_->ntotal == 0) return out;
-  k = static_cast<int>(std::min<faiss::Index::idx_t>(k, index_->ntotal));
+  k = static_cast<int>(std::min<idx_t>(k, index_->ntotal));
   std::vector<float> scores(k);
-  std::vector<faiss::Index::idx_t> labels(k);
+  std::vector<idx_t> labels(k);
   index_->search(1, query, k, scores.data(), labels.data());
   for (int i = 0; i < k; ++i) {
     if (labels[i] >= 0) out.push_back({labels[i], scores[i]});
@@ -164,8 +205,8 @@ std::vector<VectorMatch> VectorIndex::search(const float* query, int k) const {
 long long VectorIndex::size() const { return index_->ntotal; }
 
 std::vector<long long> VectorIndex::ids() const {
-  const faiss::IndexIDMap2& map = as_map(index_);
-  std::vector<long long> out(map.id_map.begin(), map.id_map.end());
+  const std::vector<idx_t> all = index_ids(*index_);
+  std::vector<long long> out(all.begin(), all.end());
   std::sort(out.begin(), out.end());
   return out;
 }

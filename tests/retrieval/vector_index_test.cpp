@@ -161,6 +161,35 @@ TEST(VectorIndex, CrashLeftoversAndDamagedFilesAreHandled) {
   }
 }
 
+TEST(VectorIndex, PastTheThresholdAnIvfIndexFindsTheSameChunksAndCatchesUp) {
+  test::TempDir dir;
+  auto store = Store::open(dir / "store");
+  std::mt19937 gen(6);
+  std::vector<std::vector<float>> first;
+  for (int f = 0; f < 30; ++f) {
+    const auto v = put(*store, "/f" + std::to_string(f) + ".md", 20, gen);
+    if (f == 0) first = v;
+  }
+  VectorIndexOptions options;
+  options.ivf_threshold = 500;  // 600 vectors: past it
+  {
+    auto index = VectorIndex::open(*store, kModel, kDim, options);
+    EXPECT_TRUE(index->approximate());
+    expect_agrees(*store, *index);
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_EQ(store->chunks_by_id({top_hit(*index, first[i])}).at(0).text, "/f0.md chunk " + std::to_string(i));
+    }
+    index->save();
+  }
+  store->remove_path("/f0.md");
+  const auto added = put(*store, "/new.md", 5, gen);
+  auto index = VectorIndex::open(*store, kModel, kDim, options);
+  EXPECT_EQ(index->rebuild_reason(), "");
+  EXPECT_TRUE(index->approximate()) << "the saved IVF index was loaded";
+  expect_agrees(*store, *index);
+  EXPECT_EQ(store->chunks_by_id({top_hit(*index, added[2])}).at(0).text, "/new.md chunk 2");
+}
+
 TEST(VectorIndex, VectorsOfAnotherModelAreRefused) {
   test::TempDir dir;
   auto store = Store::open(dir / "store");
