@@ -9,6 +9,7 @@
 
 #include "hd/engine/hash.h"
 #include "hd/ingest/readers.h"
+#include "hd/ingest/text_segments.h"
 
 namespace hd {
 namespace {
@@ -74,6 +75,47 @@ static ChunkVectors embed_chunks(const TextEmbedder& embedder, const std::vector
   return v;
 }
 
+// Ctrl-C in the middle of a large file: nothing of it is stored, so the next run reads it again.
+struct IngestCancelled {};
+
+static NewChunk to_new_chunk(const Chunk& c, std::uint64_t offset) {
+  return {c.text, c.section_path, c.page_first, c.page_last, static_cast<long long>(c.begin + offset),
+          static_cast<long long>(c.end + offset), static_cast<long long>(c.tokens)};
+}
+
+// A large text file read, chunked, embedded and stored a segment at a time (memory stays the
+// size of a segment), all in one transaction: a failure or a kill leaves nothing of it.
+// on_segment(chunks stored so far, bytes read so far) reports progress. Returns the chunk count.
+static std::size_t store_in_segments(Store& store, const fs::path& file, const std::string& path, long long mtime,
+                                     DocumentRecord& rec, const IngestOptions& options, IngestSummary& summary,
+                                     const std::function<void(std::size_t, std::uint64_t)>& on_segment) {
+  TextSegments segments(file, options.stream_segment_bytes);
+  std::unique_ptr<DocumentWriter> writer;
+  std::size_t total = 0;
+  while (std::optional<Document> doc = segments.next()) {
+    if (!writer) {
+      rec.title = doc->title;
+      writer = store.begin_document(path, mtime, rec);
+    }
+    std::vector<NewChunk> chunks;
+    for (const Chunk& c : chunk_document(*doc, options.chunks, options.count_tokens)) {
+      chunks.push_back(to_new_chunk(c, segments.segment_offset()));
+    }
+    if (options.embedder && !chunks.empty()) {
+      const ChunkVectors vectors = embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds);
+      writer->add_chunks(chunks, &vectors);
+    } else {
+      writer->add_chunks(chunks);
+    }
+    total += chunks.size();
+    on_segment(chunks.size(), segments.bytes_read());
+    if (options.cancel && options.cancel->load()) throw IngestCancelled{};  // the writer rolls back
+  }
+  if (!writer) writer = store.begin_document(path, mtime, rec);
+  writer->commit();
+  return total;
+}
+
 IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, const IngestOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   IngestSummary summary;
@@ -117,16 +159,31 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         DocumentRecord rec{hash, to_string(detect_format(file).format), file.filename().string(), "indexed", "",
                            static_cast<long long>(hashed_size)};
         std::vector<NewChunk> chunks;
+        std::size_t streamed_chunks = 0;
+        bool streamed = false;
         try {
-          Document doc = read_document(file, options.limits);
-          rec.format = to_string(doc.format);
-          rec.title = doc.title;
-          for (const Chunk& c : chunk_document(doc, options.chunks, options.count_tokens)) {
-            chunks.push_back({c.text, c.section_path, c.page_first, c.page_last, static_cast<long long>(c.begin),
-                              static_cast<long long>(c.end), static_cast<long long>(c.tokens)});
+          if (TextSegments::applies(file, options.stream_text_over_bytes)) {
+            streamed = true;  // a large text file: stored segment by segment, in one transaction
+            rec.format = "text";
+            streamed_chunks = store_in_segments(store, file, path, mtime, rec, options, summary, [&](std::size_t n, std::uint64_t b) {
+              progress.chunks += n;
+              progress.current = file.string() + " (" + std::to_string(b >> 20) + " MiB read)";
+              report();
+            });
+          } else {
+            Document doc = read_document(file, options.limits);
+            rec.format = to_string(doc.format);
+            rec.title = doc.title;
+            for (const Chunk& c : chunk_document(doc, options.chunks, options.count_tokens)) {
+              chunks.push_back(to_new_chunk(c, 0));
+            }
           }
           ++summary.indexed;
+        } catch (const IngestCancelled&) {
+          summary.cancelled = true;
+          break;
         } catch (const ReadError& e) {
+          streamed = false;  // whatever the writer had stored was rolled back
           rec.status = "failed";
           rec.error = e.what();
           summary.failures.emplace_back(path, e.what());
@@ -134,14 +191,16 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         }
         FormatTally& t = summary.by_format[rec.format];
         ++t.files;
-        t.chunks += chunks.size();
+        t.chunks += streamed ? streamed_chunks : chunks.size();
         t.failed += rec.status == "failed";
-        progress.chunks += chunks.size();
-        if (options.embedder && !chunks.empty()) {
-          const ChunkVectors vectors = embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds);
-          store.put_document(path, mtime, rec, chunks, &vectors);
-        } else {
-          store.put_document(path, mtime, rec, chunks);
+        if (!streamed) {
+          progress.chunks += chunks.size();
+          if (options.embedder && !chunks.empty()) {
+            const ChunkVectors vectors = embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds);
+            store.put_document(path, mtime, rec, chunks, &vectors);
+          } else {
+            store.put_document(path, mtime, rec, chunks);
+          }
         }
       }
     }

@@ -65,41 +65,68 @@ std::optional<long long> Store::document_by_hash(const std::string& hash) const 
   return q.integer(0);
 }
 
-long long Store::put_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc,
-                              const std::vector<NewChunk>& chunks, const ChunkVectors* vectors) {
+struct DocumentWriter::Impl {
+  sqlite3* db;
+  sqlite::Transaction tx;
+  std::string path;
+  long long mtime_ns, size, id = 0, ordinal = 0;
+  Impl(sqlite3* d, std::string p, long long m, long long sz) : db(d), tx(d), path(std::move(p)), mtime_ns(m), size(sz) {}
+};
+
+DocumentWriter::DocumentWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DocumentWriter::~DocumentWriter() = default;  // an uncommitted transaction rolls back
+long long DocumentWriter::document_id() const { return impl_->id; }
+
+void DocumentWriter::add_chunks(const std::vector<NewChunk>& chunks, const ChunkVectors* vectors) {
   if (vectors && vectors->values.size() != chunks.size() * static_cast<std::size_t>(vectors->dimension)) {
-    throw StoreError(path + ": " + std::to_string(chunks.size()) + " chunks but " +
+    throw StoreError(impl_->path + ": " + std::to_string(chunks.size()) + " chunks but " +
                      std::to_string(vectors->values.size()) + " vector values of dimension " +
                      std::to_string(vectors->dimension));
   }
-  sqlite::Transaction tx(db_);
+  sqlite::Statement one(impl_->db, "INSERT INTO chunks(document_id, ordinal, text, section_path, page_first, page_last, "
+                                   "char_begin, char_end, token_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  sqlite::Statement vec(impl_->db, "INSERT INTO chunk_vectors(chunk_id, model_id, vector) VALUES (?1, ?2, ?3)");
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const NewChunk& c = chunks[i];
+    one.reset();
+    one.bind(1, impl_->id).bind(2, impl_->ordinal++).bind(3, c.text).bind(4, c.section_path);
+    if (c.page_first) one.bind(5, static_cast<long long>(c.page_first)).bind(6, static_cast<long long>(c.page_last));
+    else one.bind_null(5).bind_null(6);
+    one.bind(7, c.char_begin).bind(8, c.char_end).bind(9, c.token_count).run();
+    if (vectors) {
+      const std::size_t d = static_cast<std::size_t>(vectors->dimension);
+      vec.reset();
+      vec.bind(1, static_cast<long long>(sqlite3_last_insert_rowid(impl_->db)))
+          .bind(2, vectors->model_id)
+          .bind_blob(3, vectors->values.data() + i * d, d * sizeof(float))
+          .run();
+    }
+  }
+}
+
+long long DocumentWriter::commit() {
+  point_path(impl_->db, impl_->path, impl_->mtime_ns, impl_->size, impl_->id);
+  impl_->tx.commit();
+  return impl_->id;
+}
+
+std::unique_ptr<DocumentWriter> Store::begin_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc) {
+  auto impl = std::make_unique<DocumentWriter::Impl>(db_, path, mtime_ns, doc.size);
   sqlite::Statement ins(db_, "INSERT INTO documents(content_hash, size_bytes, format, title, status, error) "
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   ins.bind(1, doc.content_hash).bind(2, doc.size).bind(3, doc.format).bind(4, doc.title).bind(5, doc.status);
   if (doc.error.empty()) ins.bind_null(6);
   else ins.bind(6, doc.error);
   ins.run();
-  const long long id = sqlite3_last_insert_rowid(db_);
-  long long ordinal = 0;
-  for (const NewChunk& c : chunks) {
-    sqlite::Statement one(db_, "INSERT INTO chunks(document_id, ordinal, text, section_path, page_first, page_last, "
-                               "char_begin, char_end, token_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    one.bind(1, id).bind(2, ordinal++).bind(3, c.text).bind(4, c.section_path);
-    if (c.page_first) one.bind(5, static_cast<long long>(c.page_first)).bind(6, static_cast<long long>(c.page_last));
-    else one.bind_null(5).bind_null(6);
-    one.bind(7, c.char_begin).bind(8, c.char_end).bind(9, c.token_count).run();
-    if (vectors) {
-      const std::size_t d = static_cast<std::size_t>(vectors->dimension), row = static_cast<std::size_t>(ordinal - 1);
-      sqlite::Statement(db_, "INSERT INTO chunk_vectors(chunk_id, model_id, vector) VALUES (?1, ?2, ?3)")
-          .bind(1, static_cast<long long>(sqlite3_last_insert_rowid(db_)))
-          .bind(2, vectors->model_id)
-          .bind_blob(3, vectors->values.data() + row * d, d * sizeof(float))
-          .run();
-    }
-  }
-  point_path(db_, path, mtime_ns, doc.size, id);
-  tx.commit();
-  return id;
+  impl->id = sqlite3_last_insert_rowid(db_);
+  return std::unique_ptr<DocumentWriter>(new DocumentWriter(std::move(impl)));
+}
+
+long long Store::put_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc,
+                              const std::vector<NewChunk>& chunks, const ChunkVectors* vectors) {
+  auto writer = begin_document(path, mtime_ns, doc);
+  writer->add_chunks(chunks, vectors);
+  return writer->commit();
 }
 
 void Store::link_path(const std::string& path, long long mtime_ns, long long size, long long document_id) {

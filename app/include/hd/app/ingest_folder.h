@@ -48,6 +48,10 @@ struct IngestOptions {
   TokenCounter count_tokens;                       // required
   const TextEmbedder* embedder = nullptr;          // null: text only, no vectors
   std::size_t embed_batch = 32;                    // chunks per embedder call
+  // Plain-text files larger than this are read, chunked and stored in segments of
+  // stream_segment_bytes, so memory stays bounded whatever their size.
+  std::uint64_t stream_text_over_bytes = 32ull << 20;
+  std::size_t stream_segment_bytes = 8u << 20;
   std::function<void(const IngestProgress&)> on_progress;
   const std::atomic<bool>* cancel = nullptr;
 };

@@ -63,6 +63,22 @@ struct SearchHit {
   double score = 0;  // BM25 (lower is better, as SQLite reports it)
 };
 
+// A document written in pieces (a file too large to hold its chunks in memory at once): one
+// transaction from begin_document() to commit(); destroyed without commit(), nothing of it stays.
+class DocumentWriter {
+ public:
+  ~DocumentWriter();
+  void add_chunks(const std::vector<NewChunk>& chunks, const ChunkVectors* vectors = nullptr);
+  long long commit();  // points the path at the document; returns its id
+  long long document_id() const;
+
+ private:
+  friend class Store;
+  struct Impl;
+  explicit DocumentWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class Store {
  public:
   // The schema version this build writes.
@@ -88,6 +104,8 @@ class Store {
   // With `vectors`, each chunk's embedding is stored in the same transaction.
   long long put_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc,
                          const std::vector<NewChunk>& chunks, const ChunkVectors* vectors = nullptr);
+  // The same, chunks added in pieces. One writer at a time per store.
+  std::unique_ptr<DocumentWriter> begin_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc);
   // Points `path` at an existing document (identical content at another path).
   void link_path(const std::string& path, long long mtime_ns, long long size, long long document_id);
   // Forgets `path`, and its document when no other path refers to it.
