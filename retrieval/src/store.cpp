@@ -82,6 +82,8 @@ CREATE TABLE vector_index (
   dimension INTEGER NOT NULL,
   generation INTEGER NOT NULL,
   file TEXT NOT NULL,
+  file_bytes INTEGER NOT NULL,
+  file_checksum TEXT NOT NULL,
   built_from_version INTEGER NOT NULL
 );
 )sql",

@@ -58,21 +58,26 @@ std::vector<std::pair<long long, std::vector<float>>> Store::document_vectors(lo
 }
 
 std::optional<VectorIndexRecord> Store::vector_index_record() const {
-  sqlite::Statement q(db_, "SELECT model_id, file, dimension, generation, built_from_version FROM vector_index WHERE id = 1");
+  sqlite::Statement q(db_, "SELECT model_id, file, dimension, generation, built_from_version, file_bytes, file_checksum "
+                           "FROM vector_index WHERE id = 1");
   if (!q.step()) return std::nullopt;
-  return VectorIndexRecord{q.text(0), q.text(1), static_cast<int>(q.integer(2)), q.integer(3), q.integer(4)};
+  return VectorIndexRecord{q.text(0),    q.text(1),    static_cast<int>(q.integer(2)), q.integer(3), q.integer(4),
+                           q.integer(5), q.text(6)};
 }
 
 void Store::set_vector_index_record(const VectorIndexRecord& r) {
   sqlite::Transaction tx(db_);
-  sqlite::Statement(db_, "INSERT INTO vector_index(id, model_id, dimension, generation, file, built_from_version) "
-                         "VALUES (1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET model_id = ?1, dimension = ?2, "
-                         "generation = ?3, file = ?4, built_from_version = ?5")
+  sqlite::Statement(db_, "INSERT INTO vector_index(id, model_id, dimension, generation, file, built_from_version, "
+                         "file_bytes, file_checksum) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE "
+                         "SET model_id = ?1, dimension = ?2, generation = ?3, file = ?4, built_from_version = ?5, "
+                         "file_bytes = ?6, file_checksum = ?7")
       .bind(1, r.model_id)
       .bind(2, static_cast<long long>(r.dimension))
       .bind(3, r.generation)
       .bind(4, r.file)
       .bind(5, r.built_from_version)
+      .bind(6, r.file_bytes)
+      .bind(7, r.file_checksum)
       .run();
   tx.commit();
 }

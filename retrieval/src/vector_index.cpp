@@ -1,5 +1,7 @@
 #include "hd/retrieval/vector_index.h"
 
+#include "hd/engine/hash.h"
+
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVFFlat.h>
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <cstdio>
 #include <random>
 #include <unordered_set>
@@ -39,6 +42,20 @@ std::vector<idx_t> index_ids(const faiss::Index& index) {
     out.insert(out.end(), ids.get(), ids.get() + n);
   }
   return out;
+}
+
+// FNV-1a 64 of a file's bytes, hex.
+std::string file_checksum(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw StoreError(p.string() + ": cannot open to checksum");
+  Fnv1a64 h;
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+    h.update(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.digest()));
+  return hex;
 }
 
 bool is_index_file(const std::filesystem::path& p) {
@@ -100,6 +117,10 @@ std::unique_ptr<VectorIndex> VectorIndex::open(Store& store, const std::string& 
     vi->rebuild_reason_ = "the recorded index was made by another model";
   } else if (!std::filesystem::exists(store.dir() / rec->file)) {
     vi->rebuild_reason_ = "the index file " + rec->file + " is missing";
+  } else if (static_cast<long long>(std::filesystem::file_size(store.dir() / rec->file)) != rec->file_bytes ||
+             file_checksum(store.dir() / rec->file) != rec->file_checksum) {
+    // Checked before FAISS parses it: a damaged file never reaches its reader.
+    vi->rebuild_reason_ = "the index file " + rec->file + " is damaged (size or checksum differ from the record)";
   } else {
     try {
       std::unique_ptr<faiss::Index> loaded(faiss::read_index((store.dir() / rec->file).c_str()));
@@ -177,9 +198,11 @@ void VectorIndex::save() {
     throw StoreError(tmp_path.string() + ": cannot write the vector index: " + e.what());
   }
   fsync_path(tmp_path, false);
+  const long long bytes = static_cast<long long>(std::filesystem::file_size(tmp_path));
+  const std::string checksum = file_checksum(tmp_path);
   std::filesystem::rename(tmp_path, final_path);
   fsync_path(store_.dir(), true);
-  store_.set_vector_index_record({model_id_, file, dimension_, generation, applied_version_});
+  store_.set_vector_index_record({model_id_, file, dimension_, generation, applied_version_, bytes, checksum});
   // Older generations and leftovers of interrupted saves.
   for (const auto& entry : std::filesystem::directory_iterator(store_.dir())) {
     if (is_index_file(entry.path()) && entry.path().filename() != file) {

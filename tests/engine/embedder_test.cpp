@@ -11,6 +11,7 @@
 
 #include "hd/engine/safetensors.h"
 #include "hd/engine/text_embedder.h"
+#include "hd/kernels/device.h"
 #include "support/embedder_model.h"
 #include "support/temp_dir.h"
 
@@ -86,6 +87,36 @@ TEST(Embedder, BatchOfManyEqualsOneAtATime) {
 TEST(Embedder, ModelIdNamesFolderAndWeights) {
   HD_REQUIRE_EMBEDDER();
   EXPECT_EQ(embedder().model_id().rfind(model_dir().filename().string() + "@", 0), 0u) << embedder().model_id();
+}
+
+// The GPU path against the CPU path on the same weights (the CPU path is the one proven against
+// sentence-transformers above). Any model of this architecture will do: on the GPU machine the
+// weights are random (scripts/fixtures/make_random_minilm.py), since the real ones do not travel.
+TEST(CudaEmbedder, MatchesTheCpuPathOnTheSameWeights) {
+  HD_REQUIRE_CUDA_DEVICE();
+  HD_REQUIRE_EMBEDDER();
+  const auto cpu = TextEmbedder::open(model_dir(), EmbedderDevice::cpu);
+  const auto gpu = TextEmbedder::open(model_dir(), EmbedderDevice::cuda);
+  ASSERT_STREQ(gpu->device_name(), "cuda");
+  const auto texts = golden()["texts"].get<std::vector<std::string>>();
+  const std::vector<float> on_gpu = gpu->embed(texts);
+  const std::vector<float> on_cpu = cpu->embed(texts);
+  const int d = gpu->dimension();
+  double worst = 1.0, max_diff = 0.0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    double dot = 0;
+    for (int c = 0; c < d; ++c) {
+      dot += static_cast<double>(on_gpu[i * d + c]) * on_cpu[i * d + c];
+      max_diff = std::max(max_diff, static_cast<double>(std::abs(on_gpu[i * d + c] - on_cpu[i * d + c])));
+    }
+    EXPECT_GE(dot, 0.99999) << "text " << i;  // both unit length: the dot product is the cosine
+    worst = std::min(worst, dot);
+  }
+  EXPECT_LT(max_diff, 1e-5);
+  std::cout << "CUDA vs CPU embedder: worst cosine 1 - " << 1.0 - worst << ", largest element difference " << max_diff
+            << "\n";
+  const std::vector<float> one = gpu->embed({texts[57]});  // alone = in the packed batch
+  for (int c = 0; c < d; ++c) EXPECT_NEAR(one[c], on_gpu[57 * d + c], 1e-6);
 }
 
 // A copy of the model folder with one file replaced, to see the error it gives.

@@ -145,15 +145,27 @@ TEST(VectorIndex, CrashLeftoversAndDamagedFilesAreHandled) {
   EXPECT_FALSE(std::filesystem::exists(folder / "vectors-2.faiss.tmp"));
   EXPECT_FALSE(std::filesystem::exists(folder / "vectors-1.faiss"));
 
-  // The recorded file damaged (truncated), then missing: rebuilt from SQLite, same answers.
+  // The recorded file damaged (truncated; then one byte flipped), then missing: rebuilt from
+  // SQLite, same answers.
   std::filesystem::resize_file(folder / "vectors-2.faiss", 100);
   {
     auto index = VectorIndex::open(*store, kModel, kDim);
-    EXPECT_NE(index->rebuild_reason().find("cannot be read"), std::string::npos) << index->rebuild_reason();
+    EXPECT_NE(index->rebuild_reason().find("damaged"), std::string::npos) << index->rebuild_reason();
     expect_agrees(*store, *index);
     EXPECT_EQ(store->chunks_by_id({top_hit(*index, a[5])}).at(0).text, "/a.md chunk 5");
   }
-  std::filesystem::remove(folder / "vectors-2.faiss");
+  VectorIndex::open(*store, kModel, kDim)->save();  // a good file again (generation 3)
+  {
+    std::fstream f(folder / "vectors-3.faiss", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.put('\x5a');
+  }
+  {
+    auto index = VectorIndex::open(*store, kModel, kDim);
+    EXPECT_NE(index->rebuild_reason().find("damaged"), std::string::npos) << index->rebuild_reason();
+    expect_agrees(*store, *index);
+  }
+  std::filesystem::remove(folder / "vectors-3.faiss");
   {
     auto index = VectorIndex::open(*store, kModel, kDim);
     EXPECT_NE(index->rebuild_reason().find("missing"), std::string::npos) << index->rebuild_reason();

@@ -9,24 +9,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bert_weights.h"
 #include "hd/engine/hash.h"
 #include "hd/engine/safetensors.h"
+#include "hd/kernels/device.h"
+#if HD_HAVE_CUDA
+#include "cuda_bert_encoder.h"
+#endif
 
 namespace hd {
 namespace {
 
-struct Linear {
-  std::vector<float> weight;  // [out, in]
-  std::vector<float> bias;    // [out]
-  int in = 0, out = 0;
-};
-struct Norm {
-  std::vector<float> gain, bias;
-};
-struct Layer {
-  Linear query, key, value, attn_out, inter, out;
-  Norm attn_norm, out_norm;
-};
+using embed::Layer;
+using embed::Linear;
+using embed::Norm;
 
 nlohmann::json read_json(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -68,15 +64,20 @@ void layer_norm(const Norm& n, float* x, int rows, int dim, float eps) {
 
 }  // namespace
 
-struct TextEmbedder::Impl {
+struct TextEmbedder::Impl : embed::BertWeights {
   WordPieceTokenizer tokenizer;
   std::string model_id;
-  int hidden = 0, heads = 0, inter = 0, max_positions = 0, vocab = 0;
   std::size_t max_tokens = 256;
-  float eps = 1e-12f;
-  std::vector<float> word_emb, pos_emb, type_emb;
-  Norm emb_norm;
-  std::vector<Layer> layers;
+#if HD_HAVE_CUDA
+  std::unique_ptr<embed::CudaBertEncoder> cuda;
+#endif
+  bool on_gpu() const {
+#if HD_HAVE_CUDA
+    return cuda != nullptr;
+#else
+    return false;
+#endif
+  }
 };
 
 TextEmbedder::TextEmbedder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -85,8 +86,9 @@ int TextEmbedder::dimension() const { return impl_->hidden; }
 std::size_t TextEmbedder::max_tokens() const { return impl_->max_tokens; }
 const WordPieceTokenizer& TextEmbedder::tokenizer() const { return impl_->tokenizer; }
 const std::string& TextEmbedder::model_id() const { return impl_->model_id; }
+const char* TextEmbedder::device_name() const { return impl_->on_gpu() ? "cuda" : "cpu"; }
 
-std::unique_ptr<TextEmbedder> TextEmbedder::open(const std::filesystem::path& dir) {
+std::unique_ptr<TextEmbedder> TextEmbedder::open(const std::filesystem::path& dir, EmbedderDevice device) {
   if (!std::filesystem::is_directory(dir)) {
     throw EmbedderError(dir.string() + ": no embedding model folder here (scripts/setup installs all-MiniLM-L6-v2)");
   }
@@ -164,6 +166,15 @@ std::unique_ptr<TextEmbedder> TextEmbedder::open(const std::filesystem::path& di
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash.digest()));
   m->model_id = dir.filename().string() + "@" + hex;
+  const bool gpu_usable = query_device(0).available;
+  if (device == EmbedderDevice::cuda && !gpu_usable) {
+    throw EmbedderError(dir.string() + ": the CUDA embedder was asked for, but " + query_device(0).reason);
+  }
+#if HD_HAVE_CUDA
+  if (device == EmbedderDevice::cuda || (device == EmbedderDevice::automatic && gpu_usable)) {
+    m->cuda = std::make_unique<embed::CudaBertEncoder>(*m);
+  }
+#endif
   return std::unique_ptr<TextEmbedder>(new TextEmbedder(std::move(m)));
 }
 
@@ -188,13 +199,20 @@ std::vector<float> TextEmbedder::embed_ids(const std::vector<std::vector<std::in
   const int rows = start.back();
   std::vector<float> out(ids.size() * static_cast<std::size_t>(d), 0.f);
   if (rows == 0) return out;
+  for (const auto& seq : ids) {
+    for (const std::int32_t id : seq) {
+      if (id < 0 || id >= m.vocab) throw EmbedderError("embedder: token id " + std::to_string(id) + " out of range");
+    }
+  }
+#if HD_HAVE_CUDA
+  if (m.cuda) return m.cuda->encode(ids);
+#endif
 
   // Embeddings: word + position + token type 0, then LayerNorm.
   std::vector<float> x(static_cast<std::size_t>(rows) * d);
   for (std::size_t t = 0; t < ids.size(); ++t) {
     for (std::size_t i = 0; i < ids[t].size(); ++i) {
       const std::int32_t id = ids[t][i];
-      if (id < 0 || id >= m.vocab) throw EmbedderError("embedder: token id " + std::to_string(id) + " out of range");
       float* row = x.data() + static_cast<std::size_t>(start[t] + i) * d;
       for (int c = 0; c < d; ++c) row[c] = m.word_emb[static_cast<std::size_t>(id) * d + c] + m.pos_emb[i * d + c] + m.type_emb[c];
     }

@@ -54,6 +54,8 @@ struct VectorIndexRecord {
   std::string model_id, file;
   int dimension = 0;
   long long generation = 0, built_from_version = 0;
+  long long file_bytes = 0;
+  std::string file_checksum;  // FNV-1a 64 of the file, hex: a damaged file is known before it is parsed
 };
 
 struct SearchHit {
