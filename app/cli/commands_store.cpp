@@ -36,7 +36,9 @@ TokenCounter token_counter(const Args& args, std::shared_ptr<Tokenizer>& holder)
 
 // The sentence-embedding model: --embedder DIR, else the one scripts/setup installs. Missing, it
 // is said out loud and the command goes on with full-text search only; --no-embed skips it.
-std::unique_ptr<TextEmbedder> load_embedder(const Args& args) {
+// ingest defaults to the GPU when there is one; search embeds one query, which the CPU does
+// faster than the GPU can start.
+std::unique_ptr<TextEmbedder> load_embedder(const Args& args, EmbedderDevice device) {
   if (args.has("--no-embed")) return nullptr;
   const std::filesystem::path dir =
       args.value("--embedder") ? std::filesystem::path(*args.value("--embedder")) : default_models_dir() / "all-minilm-l6-v2";
@@ -44,13 +46,18 @@ std::unique_ptr<TextEmbedder> load_embedder(const Args& args) {
     std::cerr << "note: no embedding model in " << dir.string() << " (scripts/setup installs it): full-text search only\n";
     return nullptr;
   }
-  return TextEmbedder::open(dir);  // an explicit --embedder that is broken is an error
+  if (auto d = args.value("--embed-device")) {
+    if (*d == "cpu") device = EmbedderDevice::cpu;
+    else if (*d == "cuda") device = EmbedderDevice::cuda;
+    else if (*d != "auto") throw UsageError("--embed-device takes auto, cpu or cuda");
+  }
+  return TextEmbedder::open(dir, device);  // an explicit --embedder that is broken is an error
 }
 
 }  // namespace
 
 int run_ingest(const Argv& argv) {
-  Args args(argv, {"--store", "--tokenizer", "--chunk-tokens", "--embedder"});
+  Args args(argv, {"--store", "--tokenizer", "--chunk-tokens", "--embedder", "--embed-device"});
   if (args.positional().empty()) throw UsageError("ingest needs at least one file or folder");
   std::vector<std::filesystem::path> roots(args.positional().begin(), args.positional().end());
   for (const auto& r : roots) {
@@ -62,7 +69,7 @@ int run_ingest(const Argv& argv) {
   options.count_tokens = token_counter(args, tokenizer);
   options.chunks.max_tokens = static_cast<std::size_t>(args.integer("--chunk-tokens", 256));
   options.prune = args.has("--prune");
-  const std::unique_ptr<TextEmbedder> embedder = load_embedder(args);
+  const std::unique_ptr<TextEmbedder> embedder = load_embedder(args, EmbedderDevice::automatic);
   options.embedder = embedder.get();
   InterruptScope interrupt;
   options.cancel = interrupt.flag();
@@ -84,8 +91,8 @@ int run_ingest(const Argv& argv) {
   }
   for (const auto& [path, reason] : s.failures) std::cout << "  failed: " << reason << "\n";
   if (s.index_vectors >= 0) {
-    std::cout << "  vectors: " << s.index_vectors << " in the index (" << embedder->model_id() << "), embedding took "
-              << s.embed_seconds << " s";
+    std::cout << "  vectors: " << s.index_vectors << " in the index (" << embedder->model_id() << "), embedding on the "
+              << embedder->device_name() << " took " << s.embed_seconds << " s";
     if (!s.index_rebuild_reason.empty()) std::cout << "; index rebuilt from the stored vectors: " << s.index_rebuild_reason;
     std::cout << "\n";
   }
@@ -94,7 +101,7 @@ int run_ingest(const Argv& argv) {
 }
 
 int run_search(const Argv& argv) {
-  Args args(argv, {"--store", "-k", "--embedder", "--doc"});
+  Args args(argv, {"--store", "-k", "--embedder", "--doc", "--embed-device"});
   if (args.positional().size() != 1) throw UsageError("search takes one query (quote it)");
   auto store = Store::open(store_dir(args));
   HybridOptions options;
@@ -105,7 +112,7 @@ int run_search(const Argv& argv) {
   }
   std::unique_ptr<TextEmbedder> embedder;
   std::unique_ptr<VectorIndex> index;
-  if (store->vector_count() > 0 && (embedder = load_embedder(args))) {
+  if (store->vector_count() > 0 && (embedder = load_embedder(args, EmbedderDevice::cpu))) {
     index = VectorIndex::open(*store, embedder->model_id(), embedder->dimension());
   }
   const auto hits = hybrid_search(*store, index.get(), embedder.get(), args.positional()[0], options);

@@ -32,7 +32,7 @@ const std::map<std::string, Entry>& commands() {
                     "                               one is usable, else the CPU)"}},
       {"ingest", {hd::cli::run_ingest,
                   "ingest PATH... [--store DIR] [--prune] [--tokenizer FILE] [--chunk-tokens N]\n"
-                  "        [--embedder DIR | --no-embed]\n"
+                  "        [--embedder DIR | --no-embed] [--embed-device auto|cpu|cuda]\n"
                   "                               read files and folders into the store, with embeddings and\n"
                   "                               the vector index (Ctrl-C stops; rerun resumes)"}},
       {"search", {hd::cli::run_search, "search \"QUERY\" [-k N] [--store DIR] [--doc PATH] [--embedder DIR | --no-embed]\n"
