@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_args.h"
 #include "bench_report.h"
 #include "gpu_peaks.h"
 #include "hd/kernels/attention.h"
@@ -32,13 +33,6 @@ std::vector<long long> parse_lengths(const std::string& s) {
   std::stringstream ss(s);
   for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stoll(item));
   return out;
-}
-
-std::string arg(int argc, char** argv, const std::string& flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (flag == argv[i]) return argv[i + 1];
-  }
-  return fallback;
 }
 
 // Causal attention FLOPs (QK^T and PV, 2 per multiply-add) of `rows` queries starting at `first`.
@@ -76,8 +70,8 @@ int main(int argc, char** argv) {
     std::cerr << "bench_attention: no CUDA device (" << dev.reason << ")\n";
     return 1;
   }
-  const auto lengths = parse_lengths(arg(argc, argv, "--lengths", "8192,32768,131072"));
-  const int reps = std::stoi(arg(argc, argv, "--reps", "3"));
+  const auto lengths = parse_lengths(hd::bench::arg_text(argc, argv, "--lengths", "8192,32768,131072"));
+  const int reps = hd::bench::arg_int(argc, argv, "--reps", 3);
   CudaContext ctx;
   bench::BenchReport report("attention");
   const bench::GpuPeaks peaks = bench::measure_gpu_peaks(ctx);

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "bench_args.h"
 #include "bench_report.h"
 #include "hd/engine/backend.h"
 #include "hd/engine/checkpoint.h"
@@ -24,13 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string arg(int argc, char** argv, const std::string& flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (flag == argv[i]) return argv[i + 1];
-  }
-  return fallback;
-}
 
 double sgemm_gflops(int n) {
   std::vector<float> a(static_cast<size_t>(n) * n, 0.5f), b(a.size(), 0.25f), c(a.size());
@@ -63,10 +57,10 @@ double memcpy_gbps(std::size_t bytes) {
 int main(int argc, char** argv) {
   hd::use_passive_openmp_wait(argv);  // see cpu_threads.h: OpenMP and OpenBLAS share the cores
   try {
-    const std::string preset = arg(argc, argv, "--preset", "100m");
-    const int prompt_len = std::stoi(arg(argc, argv, "--prompt", "2048"));
-    const int decode_steps = std::stoi(arg(argc, argv, "--decode", "32"));
-    const int threads = std::stoi(arg(argc, argv, "--threads", "0"));
+    const std::string preset = hd::bench::arg_text(argc, argv, "--preset", "100m");
+    const int prompt_len = hd::bench::arg_int(argc, argv, "--prompt", 2048);
+    const int decode_steps = hd::bench::arg_int(argc, argv, "--decode", 32);
+    const int threads = hd::bench::arg_int(argc, argv, "--threads", 0);
     hd::ModelConfig config = hd::preset_config(preset);
 
     const auto dir = std::filesystem::temp_directory_path() / ("hd-bench-" + preset);

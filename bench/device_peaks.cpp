@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_args.h"
 #include "bench_report.h"
 #include "hd/kernels/device.h"
 
@@ -27,13 +28,6 @@ using Clock = std::chrono::steady_clock;
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-int arg_int(int argc, char** argv, const std::string& flag, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (flag == argv[i]) return std::stoi(argv[i + 1]);
-  }
-  return fallback;
 }
 
 void cpu_peaks(hd::bench::BenchReport& report, int n, int copy_mib, int reps) {
@@ -80,6 +74,7 @@ void gpu_peaks(hd::bench::BenchReport& report, int n, int copy_mib, int reps) {
 
 int main(int argc, char** argv) {
   try {
+    using hd::bench::arg_int;
     const int gemm = arg_int(argc, argv, "--gemm", 8192), cpu_gemm = arg_int(argc, argv, "--cpu-gemm", 1024);
     const int copy_mib = arg_int(argc, argv, "--copy-mib", 1024), reps = arg_int(argc, argv, "--reps", 10);
     hd::bench::BenchReport report("device_peaks");

@@ -8,6 +8,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "bench_args.h"
 #include "bench_report.h"
 #include "hd/engine/cpu_threads.h"
 #include "hd/engine/text_embedder.h"
@@ -17,13 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-int arg(int argc, char** argv, const std::string& flag, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (flag == argv[i]) return std::stoi(argv[i + 1]);
-  }
-  return fallback;
-}
 
 std::string passage(std::mt19937& g) {
   static const char* words[] = {"the", "report", "measured", "prefill", "latency", "of", "documents", "and",
@@ -39,11 +33,10 @@ std::string passage(std::mt19937& g) {
 int main(int argc, char** argv) {
   hd::use_passive_openmp_wait(argv);
   try {
-    const int n = arg(argc, argv, "--texts", 512), batch = arg(argc, argv, "--batch", 32);
-    std::filesystem::path dir = std::getenv("HD_EMBEDDER_DIR") ? std::getenv("HD_EMBEDDER_DIR") : "";
-    for (int i = 1; i + 1 < argc; ++i) {
-      if (std::string(argv[i]) == "--model") dir = argv[i + 1];
-    }
+    const int n = hd::bench::arg_int(argc, argv, "--texts", 512);
+    const int batch = hd::bench::arg_int(argc, argv, "--batch", 32);
+    const std::filesystem::path dir =
+        hd::bench::arg_text(argc, argv, "--model", std::getenv("HD_EMBEDDER_DIR") ? std::getenv("HD_EMBEDDER_DIR") : "");
     if (dir.empty()) throw std::runtime_error("name the model folder: --model DIR or HD_EMBEDDER_DIR");
     std::mt19937 g(3);
     std::vector<std::string> texts;

@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 
+#include "bench_args.h"
 #include "bench_report.h"
 #include "gpu_peaks.h"
 #include "hd/engine/backend.h"
@@ -29,13 +30,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::string arg(int argc, char** argv, const std::string& flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (flag == argv[i]) return argv[i + 1];
-  }
-  return fallback;
 }
 
 std::vector<long long> parse_list(const std::string& s) {
@@ -55,11 +49,11 @@ double device_used_gib() {
 
 int main(int argc, char** argv) {
   try {
-    const auto lengths = parse_list(arg(argc, argv, "--lengths", "8192,32768,65536,131072"));
-    const int decode_steps = std::stoi(arg(argc, argv, "--decode", "32"));
-    const int chunk = std::stoi(arg(argc, argv, "--chunk", "8192"));
-    const std::filesystem::path model = arg(argc, argv, "--model", "/tmp/hd-7b");
-    const std::string methods = arg(argc, argv, "--long-conv", "scan");
+    const auto lengths = parse_list(hd::bench::arg_text(argc, argv, "--lengths", "8192,32768,65536,131072"));
+    const int decode_steps = hd::bench::arg_int(argc, argv, "--decode", 32);
+    const int chunk = hd::bench::arg_int(argc, argv, "--chunk", 8192);
+    const std::filesystem::path model = hd::bench::arg_text(argc, argv, "--model", "/tmp/hd-7b");
+    const std::string methods = hd::bench::arg_text(argc, argv, "--long-conv", "scan");
     const hd::ModelConfig config = hd::preset_config("7b");
 
     hd::bench::BenchReport report("gpu_engine");

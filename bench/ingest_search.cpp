@@ -15,6 +15,7 @@
 #include <limits>
 #include <random>
 
+#include "bench_args.h"
 #include "bench_report.h"
 #include "hd/app/ingest_folder.h"
 #include "hd/app/paths.h"
@@ -26,13 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-int arg(int argc, char** argv, const std::string& flag, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (flag == argv[i]) return std::stoi(argv[i + 1]);
-  }
-  return fallback;
-}
 
 const std::vector<std::string> kWords = {
     "model", "state", "cache", "token", "prompt", "hyena", "attention", "filter", "document", "page", "chapter",
@@ -68,8 +62,9 @@ std::vector<float> unit_vector(std::mt19937& g, int d) {
 int main(int argc, char** argv) {
   hd::use_passive_openmp_wait(argv);  // as hyenadesk does: the embedder mixes OpenMP and OpenBLAS
   try {
-    const int files = arg(argc, argv, "--files", 400), queries = arg(argc, argv, "--queries", 200);
-    const int embed_files = arg(argc, argv, "--embed-files", 40);
+    using hd::bench::arg_int;
+    const int files = arg_int(argc, argv, "--files", 400), queries = arg_int(argc, argv, "--queries", 200);
+    const int embed_files = arg_int(argc, argv, "--embed-files", 40);
     hd::bench::BenchReport report("ingest_search");
     const fs::path embedder_dir = std::getenv("HD_EMBEDDER_DIR") ? fs::path(std::getenv("HD_EMBEDDER_DIR"))
                                                                  : hd::default_models_dir() / "all-minilm-l6-v2";

@@ -63,6 +63,30 @@ __device__ __forceinline__ __nv_bfloat16* swizzled(__nv_bfloat16 (*tile)[HD], in
   return &tile[row][chunk * 8];
 }
 
+// The end of both tensor-core kernels: this thread's two rows (r_lo, r_lo + 8), whose softmax sums
+// are spread over the 4 lanes of a row group, divided by those sums and stored as bf16.
+// acc(j, e) is element e of the thread's m16n8 C fragment for columns 8j..8j+7.
+template <int HD, typename Acc>
+__device__ __forceinline__ void store_output_rows(const AttentionParams<__nv_bfloat16>& p, int h, int r_lo, int lane,
+                                                  float (&l_run)[2], Acc acc) {
+  for (int r = 0; r < 2; ++r) {
+    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 1);
+    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 2);
+  }
+  const long long q_width = static_cast<long long>(p.heads) * HD;
+  for (int half = 0; half < 2; ++half) {
+    const int row = r_lo + 8 * half;
+    if (row >= p.rows) continue;
+    const float inv = 1.f / l_run[half];
+    __nv_bfloat16* out = p.out + row * q_width + h * HD;
+    for (int j = 0; j < HD / 8; ++j) {
+      const int d = 8 * j + 2 * (lane % 4);
+      *reinterpret_cast<__nv_bfloat162*>(out + d) =
+          __floats2bfloat162_rn(acc(j, 2 * half) * inv, acc(j, 2 * half + 1) * inv);
+    }
+  }
+}
+
 template <int HD>
 struct Fa2Smem {
   __nv_bfloat16 q[kFaRows][HD];
@@ -198,21 +222,7 @@ __global__ void __launch_bounds__(kFaWarps * 32) fa2_kernel(AttentionParams<__nv
     __syncthreads();  // this stage is refilled two tiles from now
   }
 
-  for (int r = 0; r < 2; ++r) {
-    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 1);
-    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 2);
-  }
-  for (int half = 0; half < 2; ++half) {
-    const int row = r_lo + 8 * half;
-    if (row >= p.rows) continue;
-    const float inv = 1.f / l_run[half];
-    __nv_bfloat16* out = p.out + row * q_width + h * HD;
-    for (int j = 0; j < HD / 8; ++j) {
-      const int d = 8 * j + 2 * (lane % 4);
-      *reinterpret_cast<__nv_bfloat162*>(out + d) =
-          __floats2bfloat162_rn(o[j][2 * half] * inv, o[j][2 * half + 1] * inv);
-    }
-  }
+  store_output_rows<HD>(p, h, r_lo, lane, l_run, [&](int j, int e) { return o[j][e]; });
 }
 
 }  // namespace hd::attention_detail

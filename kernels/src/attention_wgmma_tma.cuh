@@ -217,21 +217,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   }
   if (wg == 0) named_sync(my_turn);  // take consumer 1's last hand-over, so no barrier is left half-arrived
 
-  for (int r = 0; r < 2; ++r) {
-    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 1);
-    l_run[r] += __shfl_xor_sync(0xffffffffu, l_run[r], 2);
-  }
-  for (int half = 0; half < 2; ++half) {
-    const int row = r_lo + 8 * half;
-    if (row >= p.rows) continue;
-    const float inv = 1.f / l_run[half];
-    __nv_bfloat16* out = p.out + static_cast<long long>(row) * q_width + h * HD;
-    for (int j = 0; j < HD / 8; ++j) {
-      const int dcol = 8 * j + 2 * (lane % 4);
-      *reinterpret_cast<__nv_bfloat162*>(out + dcol) =
-          __floats2bfloat162_rn(o[4 * j + 2 * half] * inv, o[4 * j + 2 * half + 1] * inv);
-    }
-  }
+  store_output_rows<HD>(p, h, r_lo, lane, l_run, [&](int j, int e) { return o[4 * j + e]; });
 #else
   (void)p;
   (void)k_map;

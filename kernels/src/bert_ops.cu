@@ -35,39 +35,37 @@ __device__ void block_mean_inv_std(float sum, float sum_sq, int dim, float eps, 
 
 constexpr int kMaxPerThread = 8;  // dim <= 1024
 
-__global__ void embed_kernel(const int* ids, const int* positions, const float* word, const float* pos,
-                             const float* type0, const float* gamma, const float* beta, float* out, int dim, float eps) {
-  const int r = blockIdx.x;
-  const float* w = word + static_cast<long long>(ids[r]) * dim;
-  const float* p = pos + static_cast<long long>(positions[r]) * dim;
+// out[i] = LayerNorm(value(i)) for the block's row: each thread holds its elements in registers.
+template <typename Value>
+__device__ __forceinline__ void layer_norm_row(Value value, const float* gamma, const float* beta, float* out, int dim,
+                                               float eps) {
   float v[kMaxPerThread];
   float sum = 0.f, sum_sq = 0.f;
   for (int k = 0, i = threadIdx.x; i < dim; ++k, i += blockDim.x) {
-    v[k] = w[i] + p[i] + type0[i];
+    v[k] = value(i);
     sum += v[k];
     sum_sq += v[k] * v[k];
   }
   float mean, inv;
   block_mean_inv_std(sum, sum_sq, dim, eps, mean, inv);
-  for (int k = 0, i = threadIdx.x; i < dim; ++k, i += blockDim.x) {
-    out[static_cast<long long>(r) * dim + i] = (v[k] - mean) * inv * gamma[i] + beta[i];
-  }
+  for (int k = 0, i = threadIdx.x; i < dim; ++k, i += blockDim.x) out[i] = (v[k] - mean) * inv * gamma[i] + beta[i];
+}
+
+__global__ void embed_kernel(const int* ids, const int* positions, const float* word, const float* pos,
+                             const float* type0, const float* gamma, const float* beta, float* out, int dim, float eps) {
+  const int r = blockIdx.x;
+  const float* w = word + static_cast<long long>(ids[r]) * dim;
+  const float* p = pos + static_cast<long long>(positions[r]) * dim;
+  layer_norm_row([&](int i) { return w[i] + p[i] + type0[i]; }, gamma, beta, out + static_cast<long long>(r) * dim, dim,
+                 eps);
 }
 
 __global__ void residual_layernorm_kernel(float* x, const float* y, const float* bias, const float* gamma,
                                           const float* beta, int dim, float eps) {
   float* xr = x + static_cast<long long>(blockIdx.x) * dim;
   const float* yr = y + static_cast<long long>(blockIdx.x) * dim;
-  float v[kMaxPerThread];
-  float sum = 0.f, sum_sq = 0.f;
-  for (int k = 0, i = threadIdx.x; i < dim; ++k, i += blockDim.x) {
-    v[k] = xr[i] + yr[i] + bias[i];
-    sum += v[k];
-    sum_sq += v[k] * v[k];
-  }
-  float mean, inv;
-  block_mean_inv_std(sum, sum_sq, dim, eps, mean, inv);
-  for (int k = 0, i = threadIdx.x; i < dim; ++k, i += blockDim.x) xr[i] = (v[k] - mean) * inv * gamma[i] + beta[i];
+  // Each thread reads its own elements of xr before writing them back.
+  layer_norm_row([&](int i) { return xr[i] + yr[i] + bias[i]; }, gamma, beta, xr, dim, eps);
 }
 
 __global__ void bias_gelu_kernel(float* y, const float* bias, long long n, int dim) {
