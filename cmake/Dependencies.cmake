@@ -36,6 +36,8 @@ if(HD_ENGINE_ONLY)
 endif()
 find_package(SQLite3 REQUIRED)
 find_package(faiss REQUIRED)
+# SHA-256 for content identity (libcrypto only).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)

@@ -57,7 +57,8 @@ std::unique_ptr<TextEmbedder> load_embedder(const Args& args, EmbedderDevice dev
 }  // namespace
 
 int run_ingest(const Argv& argv) {
-  Args args(argv, {"--store", "--tokenizer", "--chunk-tokens", "--embedder", "--embed-device"});
+  Args args(argv, {"--store", "--tokenizer", "--chunk-tokens", "--embedder", "--embed-device", "--stream-over-kb",
+                   "--segment-kb"});
   if (args.positional().empty()) throw UsageError("ingest needs at least one file or folder");
   std::vector<std::filesystem::path> roots(args.positional().begin(), args.positional().end());
   for (const auto& r : roots) {
@@ -69,6 +70,12 @@ int run_ingest(const Argv& argv) {
   options.count_tokens = token_counter(args, tokenizer);
   options.chunks.max_tokens = static_cast<std::size_t>(args.integer("--chunk-tokens", 256));
   options.prune = args.has("--prune");
+  // Plain-text files above this size are stored segment by segment (bounded memory).
+  const long long stream_over_kb = args.integer("--stream-over-kb", static_cast<long long>(options.stream_text_over_bytes >> 10));
+  const long long segment_kb = args.integer("--segment-kb", static_cast<long long>(options.stream_segment_bytes >> 10));
+  if (stream_over_kb < 1 || segment_kb < 1) throw UsageError("--stream-over-kb and --segment-kb take a size of at least 1");
+  options.stream_text_over_bytes = static_cast<std::uint64_t>(stream_over_kb) << 10;
+  options.stream_segment_bytes = static_cast<std::size_t>(segment_kb) << 10;
   const std::unique_ptr<TextEmbedder> embedder = load_embedder(args, EmbedderDevice::automatic);
   options.embedder = embedder.get();
   InterruptScope interrupt;
@@ -85,7 +92,7 @@ int run_ingest(const Argv& argv) {
   if (tty) std::fprintf(stderr, "\n");
   std::cout << "ingested into " << store->dir().string() << " in " << s.seconds << " s: " << s.indexed << " new, "
             << s.unchanged << " unchanged, " << s.duplicates << " duplicate, " << s.failed << " failed, " << s.pruned
-            << " pruned" << (s.vanished ? ", " + std::to_string(s.vanished) + " vanished while reading" : "") << "\n";
+            << " pruned" << (s.rehashed ? ", " + std::to_string(s.rehashed) + " given SHA-256 ids" : "") << (s.vanished ? ", " + std::to_string(s.vanished) + " vanished while reading" : "") << "\n";
   for (const auto& [format, t] : s.by_format) {
     std::cout << "  " << format << ": " << t.files << " file(s), " << t.chunks << " chunk(s), " << t.failed << " failed\n";
   }

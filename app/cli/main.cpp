@@ -33,6 +33,8 @@ const std::map<std::string, Entry>& commands() {
       {"ingest", {hd::cli::run_ingest,
                   "ingest PATH... [--store DIR] [--prune] [--tokenizer FILE] [--chunk-tokens N]\n"
                   "        [--embedder DIR | --no-embed] [--embed-device auto|cpu|cuda]\n"
+                  "        [--stream-over-kb N] [--segment-kb N]  (plain text over N KiB, default 32768, is stored\n"
+                  "                               in segments of N KiB, default 8192, in one transaction)\n"
                   "                               read files and folders into the store, with embeddings and\n"
                   "                               the vector index (Ctrl-C stops; rerun resumes)"}},
       {"search", {hd::cli::run_search, "search \"QUERY\" [-k N] [--store DIR] [--doc PATH] [--embedder DIR | --no-embed]\n"

@@ -1,4 +1,6 @@
 #include "hd/app/ingest_folder.h"
+
+#include "hd/retrieval/crash_point.h"
 #include "hd/retrieval/vector_index.h"
 
 #include <algorithm>
@@ -7,7 +9,7 @@
 #include <fstream>
 #include <set>
 
-#include "hd/engine/hash.h"
+#include "hd/app/content_hash.h"
 #include "hd/ingest/readers.h"
 #include "hd/ingest/text_segments.h"
 
@@ -35,26 +37,26 @@ std::vector<fs::path> files_under(const std::vector<fs::path>& roots) {
   return out;
 }
 
-// Content identity: FNV-1a 64 of the bytes plus their length (detects identical files; not a
-// security hash).
-std::string content_hash(const fs::path& path, std::uint64_t& size) {
-  std::ifstream in(path, std::ios::binary);
-  Fnv1a64 h;
-  char buf[1 << 16];
-  size = 0;
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    h.update(buf, static_cast<std::size_t>(in.gcount()));
-    size += static_cast<std::uint64_t>(in.gcount());
-  }
-  char hex[40];
-  std::snprintf(hex, sizeof hex, "%016llx-%llu", static_cast<unsigned long long>(h.digest()),
-                static_cast<unsigned long long>(size));
-  return hex;
-}
-
 long long mtime_ns(const fs::path& p) {
   std::error_code ec;
   return static_cast<long long>(fs::last_write_time(p, ec).time_since_epoch().count());
+}
+
+// Documents stored before content ids were SHA-256 get theirs from their file, when the file is
+// still the one that was stored (same size and time); changed files are re-read anyway.
+std::size_t rehash_legacy_documents(Store& store) {
+  std::size_t rehashed = 0;
+  for (const auto& [path, known] : store.legacy_hash_paths()) {
+    std::error_code ec;
+    const auto size = static_cast<long long>(fs::file_size(path, ec));
+    if (ec || size != known.size || mtime_ns(path) != known.mtime_ns) continue;
+    try {
+      rehashed += store.set_content_hash(known.document_id, hash_file_content(path).id);
+    } catch (const ReadError&) {
+      // unreadable now: it keeps its legacy id, which no new file can match
+    }
+  }
+  return rehashed;
 }
 
 }  // namespace
@@ -70,6 +72,7 @@ static ChunkVectors embed_chunks(const TextEmbedder& embedder, const std::vector
     for (std::size_t j = i; j < std::min(chunks.size(), i + std::max<std::size_t>(1, batch)); ++j) texts.push_back(chunks[j].text);
     const std::vector<float> e = embedder.embed(texts);
     v.values.insert(v.values.end(), e.begin(), e.end());
+    crash_point("embed-batch");
   }
   seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return v;
@@ -108,6 +111,7 @@ static std::size_t store_in_segments(Store& store, const fs::path& file, const s
       writer->add_chunks(chunks);
     }
     total += chunks.size();
+    crash_point("segment-stored");
     on_segment(chunks.size(), segments.bytes_read());
     if (options.cancel && options.cancel->load()) throw IngestCancelled{};  // the writer rolls back
   }
@@ -119,6 +123,7 @@ static std::size_t store_in_segments(Store& store, const fs::path& file, const s
 IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, const IngestOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   IngestSummary summary;
+  summary.rehashed = rehash_legacy_documents(store);
   const std::vector<fs::path> files = files_under(roots);
   IngestProgress progress;
   progress.files_total = files.size();
@@ -150,14 +155,22 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
     if (auto known = store.path_record(path); known && known->mtime_ns == mtime && known->size == size) {
       ++summary.unchanged;
     } else {
-      std::uint64_t hashed_size = 0;
-      const std::string hash = content_hash(file, hashed_size);
+      ContentHash content;
+      try {
+        content = hash_file_content(file);
+      } catch (const ReadError& e) {  // nothing stored: it is read again next run
+        summary.failures.emplace_back(path, e.what());
+        ++summary.failed;
+        ++progress.files_done;
+        continue;
+      }
+      const std::string& hash = content.id;
       if (auto existing = store.document_by_hash(hash)) {
         store.link_path(path, mtime, size, *existing);
         ++summary.duplicates;
       } else {
         DocumentRecord rec{hash, to_string(detect_format(file).format), file.filename().string(), "indexed", "",
-                           static_cast<long long>(hashed_size)};
+                           static_cast<long long>(content.bytes)};
         std::vector<NewChunk> chunks;
         std::size_t streamed_chunks = 0;
         bool streamed = false;

@@ -1,5 +1,6 @@
 #include "sqlite_util.h"
 
+#include "hd/retrieval/crash_point.h"
 #include "hd/retrieval/store.h"
 
 namespace hd::sqlite {
@@ -93,8 +94,10 @@ Transaction::~Transaction() {
   if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 void Transaction::commit() {
+  crash_point("before-commit");
   exec(db_, "COMMIT");
   done_ = true;
+  crash_point("after-commit");
 }
 
 }  // namespace hd::sqlite

@@ -87,6 +87,13 @@ CREATE TABLE vector_index (
   built_from_version INTEGER NOT NULL
 );
 )sql",
+    // 2 -> 3: content identity becomes SHA-256 ("sha256:<hex>"). The FNV-1a 64 + length ids of
+    // earlier versions could collide (two different files merged into one document), so they are
+    // kept only as "fnv1a64:<old id>", never equal to a new id; ingest rehashes them from their
+    // files (Store::legacy_hash_paths).
+    R"sql(
+UPDATE documents SET content_hash = 'fnv1a64:' || content_hash WHERE content_hash NOT LIKE 'sha256:%';
+)sql",
 };
 constexpr int kMigrationCount = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
 static_assert(kMigrationCount == Store::kSchemaVersion, "one migration per schema version");

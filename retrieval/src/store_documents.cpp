@@ -65,6 +65,22 @@ std::optional<long long> Store::document_by_hash(const std::string& hash) const 
   return q.integer(0);
 }
 
+std::vector<std::pair<std::string, PathRecord>> Store::legacy_hash_paths() const {
+  std::vector<std::pair<std::string, PathRecord>> out;
+  sqlite::Statement q(db_, "SELECT p.path, p.document_id, p.mtime_ns, p.size_bytes FROM document_paths p "
+                           "JOIN documents d ON d.id = p.document_id WHERE d.content_hash NOT LIKE 'sha256:%' ORDER BY p.path");
+  while (q.step()) out.push_back({q.text(0), PathRecord{q.integer(1), q.integer(2), q.integer(3)}});
+  return out;
+}
+
+bool Store::set_content_hash(long long document_id, const std::string& content_hash) {
+  sqlite::Transaction tx(db_);
+  if (document_by_hash(content_hash)) return false;
+  sqlite::Statement(db_, "UPDATE documents SET content_hash = ?1 WHERE id = ?2").bind(1, content_hash).bind(2, document_id).run();
+  tx.commit();
+  return true;
+}
+
 struct DocumentWriter::Impl {
   sqlite3* db;
   sqlite::Transaction tx;

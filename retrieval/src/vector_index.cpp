@@ -1,6 +1,7 @@
 #include "hd/retrieval/vector_index.h"
 
 #include "hd/engine/hash.h"
+#include "hd/retrieval/crash_point.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
@@ -198,10 +199,12 @@ void VectorIndex::save() {
     throw StoreError(tmp_path.string() + ": cannot write the vector index: " + e.what());
   }
   fsync_path(tmp_path, false);
+  crash_point("index-file-written");
   const long long bytes = static_cast<long long>(std::filesystem::file_size(tmp_path));
   const std::string checksum = file_checksum(tmp_path);
   std::filesystem::rename(tmp_path, final_path);
   fsync_path(store_.dir(), true);
+  crash_point("index-file-renamed");
   store_.set_vector_index_record({model_id_, file, dimension_, generation, applied_version_, bytes, checksum});
   // Older generations and leftovers of interrupted saves.
   for (const auto& entry : std::filesystem::directory_iterator(store_.dir())) {

@@ -13,14 +13,13 @@
 namespace hd {
 namespace {
 
-const std::filesystem::path kTokenizerJson = std::filesystem::path(HD_SHARED_DIR) / "data/stripedhyena-tokenizer.json";
+const std::filesystem::path kTokenizerJson =
+    std::filesystem::path(HD_SOURCE_DIR) / "tests/engine/fixtures/stripedhyena-tokenizer/tokenizer.json";
 
 class GenerateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kTokenizerJson)) {
-      GTEST_SKIP() << "skipped: StripedHyena tokenizer.json not found at " << kTokenizerJson;
-    }
+    ASSERT_TRUE(std::filesystem::exists(kTokenizerJson)) << "the tokenizer fixture is missing: " << kTokenizerJson;
     write_random_checkpoint(preset_config("tiny-32k"), dir_.path(), {.seed = 5, .tokenizer_json = kTokenizerJson});
     checkpoint_ = Checkpoint::open(dir_.path());
     backend_ = make_cpu_backend(*checkpoint_);

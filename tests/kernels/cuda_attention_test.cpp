@@ -89,7 +89,7 @@ TEST(CudaAttention, TensorCorePathMatchesFloat64) {
 
 TEST(CudaAttention, HopperWgmmaKernelMatchesFloat64) {
   HD_REQUIRE_CUDA_DEVICE();
-  if (!attention_wgmma_available()) GTEST_SKIP() << "the wgmma kernel needs an sm_90 device";
+  if (!attention_wgmma_available()) GTEST_SKIP() << "skipped: no CUDA device of compute capability 9.0 (the wgmma kernel needs one)";
   for (const auto k : {AttentionKernel::wgmma}) {
     EXPECT_LT(run_case({150, 8, 2, 128, 77}, k), 1e-2);    // rows not a multiple of 128, odd cache offset
     EXPECT_LT(run_case({300, 4, 1, 128, 0}, k), 1e-2);     // from position 0: diagonal tiles, a partial last block

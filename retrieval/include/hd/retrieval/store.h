@@ -84,7 +84,7 @@ class DocumentWriter {
 class Store {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating when missing) the store in `dir`; migrates older schemas.
   static std::unique_ptr<Store> open(const std::filesystem::path& dir);
@@ -108,6 +108,12 @@ class Store {
                          const std::vector<NewChunk>& chunks, const ChunkVectors* vectors = nullptr);
   // The same, chunks added in pieces. One writer at a time per store.
   std::unique_ptr<DocumentWriter> begin_document(const std::string& path, long long mtime_ns, const DocumentRecord& doc);
+  // Paths whose document still has a content id from before schema 3 (not SHA-256), with the
+  // size and time they were stored with, so an unchanged file can be rehashed.
+  std::vector<std::pair<std::string, PathRecord>> legacy_hash_paths() const;
+  // Gives a document a new content id (rehash of a legacy id). Returns false, changing nothing,
+  // when another document already has that id.
+  bool set_content_hash(long long document_id, const std::string& content_hash);
   // Points `path` at an existing document (identical content at another path).
   void link_path(const std::string& path, long long mtime_ns, long long size, long long document_id);
   // Forgets `path`, and its document when no other path refers to it.
