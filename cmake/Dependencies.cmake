@@ -31,6 +31,14 @@ target_include_directories(hd_kissfft INTERFACE ${HD_KISSFFT_INCLUDE_DIR})
 target_link_libraries(hd_kissfft INTERFACE ${HD_KISSFFT_LIBRARY})
 target_compile_definitions(hd_kissfft INTERFACE kiss_fft_scalar=float KISS_FFT_SHARED)
 find_package(OpenMP REQUIRED)
+# Byte-level BPE tokenizers: the models' split regexes need Unicode properties (PCRE2, found
+# without pkg-config so a copy unpacked into a private prefix works, as for kissfft) and NFC (ICU).
+find_path(HD_PCRE2_INCLUDE_DIR pcre2.h REQUIRED)
+find_library(HD_PCRE2_LIBRARY pcre2-8 REQUIRED)
+add_library(hd_pcre2 INTERFACE)
+target_include_directories(hd_pcre2 INTERFACE ${HD_PCRE2_INCLUDE_DIR})
+target_link_libraries(hd_pcre2 INTERFACE ${HD_PCRE2_LIBRARY})
+find_package(ICU REQUIRED COMPONENTS uc)
 if(HD_ENGINE_ONLY)
   return()  # the GPU machine builds kernels, engine, their tests and benchmarks only
 endif()

@@ -15,5 +15,6 @@ int run_generate(const Argv& args);
 int run_ingest(const Argv& args);
 int run_search(const Argv& args);
 int run_docs(const Argv& args);
+int run_models(const Argv& args);
 
 }  // namespace hd::cli

@@ -8,6 +8,8 @@
 #include "commands.h"
 #include "interrupt.h"
 #include "hd/app/model_files.h"
+#include "hd/app/model_registry.h"
+#include "hd/app/paths.h"
 #include "hd/engine/backend.h"
 #include "hd/engine/checkpoint.h"
 #include "hd/engine/generate.h"
@@ -31,10 +33,11 @@ float to_float(const Args& args, const std::string& flag, float fallback) {
 
 int run_generate(const Argv& argv) {
   Args args(argv, {"--model", "--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--repeat-penalty",
-                   "--seed", "--stop", "--threads", "--context", "--backend"});
-  const std::filesystem::path model_dir = args.required("--model");
-  std::string prompt = args.required("--prompt");
-  if (args.has("--chat")) prompt = nous_chat_prompt(prompt);
+                   "--seed", "--stop", "--threads", "--context", "--backend", "--system", "--models"});
+  const std::filesystem::path models_dir =
+      args.value("--models") ? std::filesystem::path(*args.value("--models")) : default_models_dir();
+  const std::filesystem::path model_dir = resolve_model(args.value("--model"), models_dir);
+  const std::string prompt = args.required("--prompt");
 
   auto checkpoint = Checkpoint::open(model_dir);
   for (const auto& w : checkpoint->warnings()) std::cerr << "warning: " << w << "\n";
@@ -71,8 +74,19 @@ int run_generate(const Argv& argv) {
   options.cancel = interrupt.flag();
 
   int replaced = 0;
-  std::vector<int> ids = tokenizer->encode(prompt, true, &replaced);
+  std::vector<int> ids;
+  if (args.has("--chat")) {  // the model's own prompt format, from its folder
+    const ChatTemplate chat = ChatTemplate::for_model(model_dir);
+    std::vector<ChatMessage> messages;
+    if (auto system = args.value("--system")) messages.push_back({"system", *system});
+    messages.push_back({"user", prompt});
+    ids = chat.render(*tokenizer, messages);
+    std::cerr << "[model: " << model_dir.filename().string() << ", chat template: " << chat.name() << "]\n";
+  } else {
+    ids = tokenizer->encode(prompt, true, &replaced);
+  }
   if (replaced) std::cerr << "note: " << replaced << " invalid UTF-8 sequence(s) in the prompt were replaced\n";
+  if (has_random_weights(model_dir)) std::cerr << "note: this model has random weights: its output is noise\n";
   const auto start = std::chrono::steady_clock::now();
   GenerateResult result = generate(session, *tokenizer, ids, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

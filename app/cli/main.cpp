@@ -24,8 +24,11 @@ const std::map<std::string, Entry>& commands() {
                    "mkmodel --out DIR [--preset tiny|tiny-32k|tiny-mix|100m|7b | --config FILE] [--seed N]\n"
                    "        [--dtype bf16|f16|f32] [--shard-mb N] [--tokenizer FILE]\n"
                    "                               write a random-weight checkpoint in the HF layout"}},
+      {"models", {hd::cli::run_models, "models [--models DIR] [--set-default NAME]\n"
+                                       "                               the installed language models (pattern, size, context,\n"
+                                       "                               tokenizer, chat template, licence); * marks the default"}},
       {"generate", {hd::cli::run_generate,
-                    "generate --model DIR --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--top-k K]\n"
+                    "generate [--model NAME|DIR] --prompt TEXT [--chat] [--system TEXT] [--max-tokens N] [--temperature T] [--top-k K]\n"
                     "        [--top-p P] [--repeat-penalty R] [--seed N] [--stop TEXT] [--threads N] [--context N]\n"
                     "        [--backend auto|cpu|cuda]\n"
                     "                               continue a prompt with the model, streaming (auto: the GPU when\n"

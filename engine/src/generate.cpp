@@ -60,7 +60,7 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, const std:
       break;
     }
     const int token = sampler.sample(logits, history);
-    if (token == tokenizer.eos_id()) {
+    if (tokenizer.ends_text(token)) {
       result.reason = StopReason::eos;
       break;
     }

@@ -123,7 +123,8 @@ void write_random_checkpoint(const ModelConfig& config, const fs::path& dir, con
     }
     std::vector<const TensorData*> ptrs;
     for (const auto& t : data) ptrs.push_back(&t);
-    write_safetensors(dir / file, ptrs, {{"format", "pt"}});
+    // Marked, so that no front end ever shows this model's output as an answer.
+    write_safetensors(dir / file, ptrs, {{"format", "pt"}, {"hyenadesk_random_weights", "seed " + std::to_string(options.seed)}});
   }
   nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
   std::ofstream(dir / "model.safetensors.index.json") << index.dump(2) << "\n";
