@@ -12,6 +12,7 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
     if (short_flag) {  // e.g. -k 5
       if (i + 1 >= argv.size()) throw UsageError(a + " needs a value");
       values_[a] = argv[++i];
+      all_values_.emplace_back(a, values_[a]);
     } else if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
       std::string flag = a, val;
       bool inline_value = false;
@@ -27,6 +28,7 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
           val = argv[++i];
         }
         values_[flag] = val;
+        all_values_.emplace_back(flag, val);
       } else {
         if (inline_value) throw UsageError(flag + " takes no value");
         switches_[flag] = true;
@@ -41,6 +43,14 @@ std::optional<std::string> Args::value(const std::string& flag) const {
   auto it = values_.find(flag);
   if (it == values_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::values(const std::string& flag) const {
+  std::vector<std::string> out;
+  for (const auto& [f, v] : all_values_) {
+    if (f == flag) out.push_back(v);
+  }
+  return out;
 }
 
 std::string Args::required(const std::string& flag) const {

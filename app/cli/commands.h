@@ -16,5 +16,8 @@ int run_ingest(const Argv& args);
 int run_search(const Argv& args);
 int run_docs(const Argv& args);
 int run_models(const Argv& args);
+int run_ask(const Argv& args);
+int run_summarize(const Argv& args);
+int run_chat(const Argv& args);
 
 }  // namespace hd::cli

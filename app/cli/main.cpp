@@ -43,6 +43,17 @@ const std::map<std::string, Entry>& commands() {
       {"search", {hd::cli::run_search, "search \"QUERY\" [-k N] [--store DIR] [--doc PATH] [--embedder DIR | --no-embed]\n"
                                        "                               ranked passages (full-text and vector search fused) with\n"
                                        "                               their document, section and page"}},
+      {"ask", {hd::cli::run_ask,
+               "ask \"QUESTION\" [--doc PATH]... [--json] [--model NAME|DIR] [--store DIR] [--max-tokens N]\n"
+               "        [--context N] [--device auto|cpu|cuda] [--no-cache] [--allow-random]\n"
+               "                               answer from the documents (whole when they fit, else the best\n"
+               "                               passages), streamed, with the sources it used and their pages"}},
+      {"summarize", {hd::cli::run_summarize,
+                     "summarize PATH [--length short|medium|long] [--out FILE] [--model NAME|DIR] [--store DIR]\n"
+                     "                               summarize a stored document, section by section when it is\n"
+                     "                               longer than the context (Ctrl-C keeps what is done)"}},
+      {"chat", {hd::cli::run_chat, "chat [--doc PATH]... [--model NAME|DIR] [--store DIR]\n"
+                                   "                               a conversation over the documents (/sources /docs /reset)"}},
       {"docs", {hd::cli::run_docs, "docs [--store DIR]             the stored documents and their status"}},
       {"model-info", {hd::cli::run_model_info,
                       "model-info DIR [--context N]  describe a model folder and the memory N tokens need"}},

@@ -120,6 +120,29 @@ std::vector<int> ChatTemplate::render_next_turn(const Tokenizer& tokenizer, cons
   return encode_pieces(tokenizer, {{"\n\n### Instruction:\n" + user_message + "\n\n### Response:\n"}}, false);
 }
 
+std::vector<int> ChatTemplate::open_user_turn(const Tokenizer& tokenizer, const std::string& system) const {
+  if (format_ == ChatFormat::chatml) {
+    const std::string& sys = system.empty() ? default_system_ : system;
+    std::vector<Piece> pieces;
+    if (!sys.empty()) pieces = {{"<|im_start|>", true}, {"system\n" + sys}, {"<|im_end|>", true}, {"\n"}};
+    pieces.push_back({"<|im_start|>", true});
+    pieces.push_back({"user\n"});
+    return encode_pieces(tokenizer, pieces, true);
+  }
+  return encode_pieces(tokenizer, {{"### Instruction:\n" + (system.empty() ? "" : system + "\n\n")}}, true);
+}
+
+std::vector<int> ChatTemplate::close_user_turn(const Tokenizer& tokenizer) const {
+  if (format_ == ChatFormat::chatml) {
+    return encode_pieces(tokenizer, {{"<|im_end|>", true}, {"\n"}, {"<|im_start|>", true}, {"assistant\n"}}, false);
+  }
+  return encode_pieces(tokenizer, {{"\n\n### Response:\n"}}, false);
+}
+
+int ChatTemplate::end_of_turn_id(const Tokenizer& tokenizer) const {
+  return format_ == ChatFormat::chatml ? tokenizer.special_id("<|im_end|>") : -1;
+}
+
 std::string ChatTemplate::render_text(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
   std::string out;
   const auto pieces = format_ == ChatFormat::chatml ? chatml_pieces(messages, default_system_, add_generation_prompt)

@@ -180,6 +180,33 @@ std::vector<StoredDocument> Store::documents() const {
   return out;
 }
 
+std::vector<StoredChunk> Store::document_chunks(long long document_id) const {
+  std::vector<StoredChunk> out;
+  sqlite::Statement q(db_, "SELECT id, ordinal, text, coalesce(section_path, ''), coalesce(page_first, 0), coalesce(page_last, 0), "
+                           "char_begin, char_end, token_count FROM chunks WHERE document_id = ?1 ORDER BY ordinal");
+  q.bind(1, document_id);
+  while (q.step()) {
+    out.push_back({q.integer(0), q.integer(1), q.text(2), q.text(3), static_cast<int>(q.integer(4)),
+                   static_cast<int>(q.integer(5)), q.integer(6), q.integer(7), q.integer(8)});
+  }
+  return out;
+}
+
+std::optional<StoredDocument> Store::document(long long document_id) const {
+  sqlite::Statement q(db_,
+                      "SELECT d.id, (SELECT min(path) FROM document_paths WHERE document_id = d.id), d.format, "
+                      "coalesce(d.title, ''), d.status, coalesce(d.error, ''), "
+                      "(SELECT count(*) FROM chunks c WHERE c.document_id = d.id) FROM documents d WHERE d.id = ?1");
+  if (!q.bind(1, document_id).step()) return std::nullopt;
+  return StoredDocument{q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.integer(6)};
+}
+
+std::optional<long long> Store::document_of_chunk(long long chunk_id) const {
+  sqlite::Statement q(db_, "SELECT document_id FROM chunks WHERE id = ?1");
+  if (!q.bind(1, chunk_id).step()) return std::nullopt;
+  return q.integer(0);
+}
+
 namespace {
 const char* const kHitColumns =
     "SELECT c.id, (SELECT min(path) FROM document_paths WHERE document_id = d.id), coalesce(d.title, ''), "

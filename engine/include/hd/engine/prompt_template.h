@@ -43,6 +43,13 @@ class ChatTemplate {
   // One more user turn after a conversation whose last assistant reply ended with the model's
   // end-of-turn token (chat continues on its saved state): closes nothing, opens the next turn.
   std::vector<int> render_next_turn(const Tokenizer& tokenizer, const std::string& user_message) const;
+  // A user turn built piece by piece, so that a state can be cached after each piece (documents
+  // first, question last): open_user_turn(system) + encode(piece)... + close_user_turn() equals
+  // render({{system}, {user, piece + ...}}) up to where the pieces' tokens meet.
+  std::vector<int> open_user_turn(const Tokenizer& tokenizer, const std::string& system) const;
+  std::vector<int> close_user_turn(const Tokenizer& tokenizer) const;
+  // The token that ends the assistant's turn (<|im_end|>), or -1 where the format has none.
+  int end_of_turn_id(const Tokenizer& tokenizer) const;
   // What render() encodes, with special tokens spelled out: for logs and tests.
   std::string render_text(const std::vector<ChatMessage>& messages, bool add_generation_prompt = true) const;
 

@@ -58,6 +58,15 @@ struct VectorIndexRecord {
   std::string file_checksum;  // FNV-1a 64 of the file, hex: a damaged file is known before it is parsed
 };
 
+// One stored chunk with where it sits in its document (byte offsets into the document's text;
+// neighbouring chunks of a section overlap).
+struct StoredChunk {
+  long long id = 0, ordinal = 0;
+  std::string text, section_path;
+  int page_first = 0, page_last = 0;
+  long long char_begin = 0, char_end = 0, token_count = 0;
+};
+
 struct SearchHit {
   long long chunk_id = 0;
   std::string path, title, section_path, text;
@@ -141,6 +150,10 @@ class Store {
   std::optional<VectorIndexRecord> vector_index_record() const;
   void set_vector_index_record(const VectorIndexRecord& r);
   std::optional<long long> document_by_path(const std::string& path) const;
+  // A document's chunks in reading order, and its record (the first path that refers to it).
+  std::vector<StoredChunk> document_chunks(long long document_id) const;
+  std::optional<StoredDocument> document(long long document_id) const;
+  std::optional<long long> document_of_chunk(long long chunk_id) const;
   // Runs fn inside one read transaction: every query in it sees the same snapshot.
   void read_consistently(const std::function<void()>& fn) const;
 

@@ -1,0 +1,46 @@
+#pragma once
+// Prompt building and cached prefill shared by ask, summarize and chat (app-private).
+#include <string>
+#include <vector>
+
+#include "hd/app/ask.h"
+
+namespace hd::answer {
+
+// The instructions of the answer prompt. Small instruct models tend to answer a yes/no question
+// against the passage while quoting it; asking for the supporting quote first, then the answer,
+// measured better on the labelled questions (README, Answers).
+extern const char* const kAnswerInstructions;
+extern const char* const kSummaryInstructions;
+
+struct Prompt {
+  std::vector<int> tokens;
+  std::size_t documents_end = 0;  // the state after this many tokens is the one to cache
+};
+
+// instructions, then "Sources:" and each document's numbered passages, then `tail` (the question
+// and its reminder), then the model's turn.
+Prompt build(const LanguageModel& m, const std::string& instructions, const std::vector<const PackedDocument*>& documents,
+             const std::string& tail);
+
+struct Prefill {
+  std::size_t cached = 0;
+  CacheTier tier = CacheTier::none;
+};
+
+// Restores the longest cached prefix (the documents), prefills the documents that were not cached
+// and stores their state; the rest (the question) is left for generate().
+Prefill prefill_documents(Session& session, PrefillCache* cache, const Prompt& prompt);
+
+// Sentences of the sources ranked by cosine with `query` (all-MiniLM-L6-v2), best first.
+struct RankedSentence {
+  int source = 0;
+  std::string sentence;
+  float cosine = 0;
+};
+std::vector<RankedSentence> rank_sentences(const PackedContext& context, const TextEmbedder* embedder,
+                                           const std::string& query, std::size_t top);
+
+void refuse_random_weights(const AnswerResources& r);
+
+}  // namespace hd::answer
