@@ -62,6 +62,9 @@ std::vector<Citation> attribute(const std::string& answer, const PackedContext& 
   std::vector<int> owner;
   for (const SourcePassage* p : context.all_sources()) {
     for (std::string& s : split_sentences(p->text)) {
+      // Headings and fragments ("Sample documents") match anything that repeats them; a quote
+      // worth citing is a sentence.
+      if (std::count(s.begin(), s.end(), ' ') < 3) continue;
       source_sentences.push_back(std::move(s));
       owner.push_back(p->number);
     }
