@@ -72,8 +72,7 @@ class CpuBackend final : public Backend {
     const int d = config_.hidden_size;
     std::vector<float> x(static_cast<std::size_t>(rows) * d), normed(x.size()), delta(x.size());
     for (int r = 0; r < rows; ++r) {
-      std::memcpy(&x[static_cast<std::size_t>(r) * d], &weights_.embedding[static_cast<std::size_t>(tokens[r]) * d],
-                  sizeof(float) * d);
+      weights_.embedding.row(tokens[r], &x[static_cast<std::size_t>(r) * d]);
     }
     for (int i = 0; i < config_.num_layers; ++i) {
       const BlockWeights& b = weights_.blocks[i];
@@ -99,7 +98,7 @@ class CpuBackend final : public Backend {
     }
     std::vector<float> logits(static_cast<std::size_t>(out_rows) * config_.vocab_size);
     // The output embedding is [vocab, D], laid out like a Linear weight.
-    matmul_transposed(last, out_rows, weights_.output_embedding().data(), d, config_.vocab_size, logits.data());
+    matmul_transposed(last, out_rows, weights_.output_embedding(), logits.data());
     return logits;
   }
 

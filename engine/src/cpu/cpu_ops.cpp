@@ -1,5 +1,7 @@
 #include "cpu_ops.h"
 
+#include <cstring>
+
 #include <cblas.h>
 #include <kiss_fftr.h>
 
@@ -27,13 +29,47 @@ void rms_norm(const float* x, const float* scale, float* out, int rows, int dim,
   }
 }
 
-void matmul_transposed(const float* x, int rows, const float* w, int in, int out, float* y) {
+void matmul_transposed(const float* x, int rows, const Matrix& w, float* y) {
   if (rows == 0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+  const int in = w.cols, out = w.rows;
+  if (w.bf16.empty()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w.f32.data(), in, 0.0f, y, out);
+    return;
+  }
+  if (rows <= 4) {
+    // Decode: memory-bound, so read the bf16 weights once, in parallel over output rows.
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < out; ++o) {
+      const std::uint16_t* wr = w.bf16.data() + static_cast<std::size_t>(o) * in;
+      for (int r = 0; r < rows; ++r) {
+        const float* xr = x + static_cast<std::size_t>(r) * in;
+        float sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int i = 0; i < in; ++i) {
+          const std::uint32_t bits = static_cast<std::uint32_t>(wr[i]) << 16;
+          float wv;
+          std::memcpy(&wv, &bits, sizeof wv);
+          sum += wv * xr[i];
+        }
+        y[static_cast<std::size_t>(r) * out + o] = sum;
+      }
+    }
+    return;
+  }
+  // Prompts: a block of weight rows (about 2M values) to float32, then sgemm into the matching
+  // output columns. The conversion stays on this thread: an OpenMP region here would leave its
+  // threads spinning while OpenBLAS's own threads want the cores.
+  const int block_rows = std::max(64, std::min(out, (2 << 20) / std::max(1, in)));
+  std::vector<float> block(static_cast<std::size_t>(block_rows) * in);
+  for (int o0 = 0; o0 < out; o0 += block_rows) {
+    const int n = std::min(block_rows, out - o0);
+    for (int o = 0; o < n; ++o) w.row(o0 + o, block.data() + static_cast<std::size_t>(o) * in);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, in, 1.0f, x, in, block.data(), in, 0.0f, y + o0, out);
+  }
 }
 
 void linear(const float* x, int rows, const Linear& l, float* y) {
-  matmul_transposed(x, rows, l.weight.data(), l.in, l.out, y);
+  matmul_transposed(x, rows, l.weight, y);
   if (!l.bias.empty()) {
 #pragma omp parallel for schedule(static) if (static_cast<std::int64_t>(rows) * l.out >= kParallelMin)
     for (int r = 0; r < rows; ++r) {

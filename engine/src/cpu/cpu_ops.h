@@ -12,8 +12,9 @@ namespace hd::cpu {
 // out[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * scale   (x, out: [rows, dim]; may alias)
 void rms_norm(const float* x, const float* scale, float* out, int rows, int dim, float eps);
 
-// y[rows, out] = x[rows, in] * w[out, in]^T   (BLAS sgemm)
-void matmul_transposed(const float* x, int rows, const float* w, int in, int out, float* y);
+// y[rows, w.rows] = x[rows, w.cols] * w^T: BLAS sgemm on float32 weights; bf16 weights are
+// converted a block of rows at a time (prompts) or read directly in a dot product (decode).
+void matmul_transposed(const float* x, int rows, const Matrix& w, float* y);
 // y[rows, l.out] = x[rows, l.in] * l.weight^T + l.bias
 void linear(const float* x, int rows, const Linear& l, float* y);
 

@@ -1,5 +1,7 @@
 #include "cpu_weights.h"
 
+#include <cstring>
+
 #include "hd/engine/tensor_names.h"
 
 namespace hd::cpu {
@@ -10,7 +12,7 @@ Linear linear(const Checkpoint& ck, const std::string& prefix, bool with_bias) {
   Linear l;
   l.out = static_cast<int>(w.shape[0]);
   l.in = static_cast<int>(w.shape[1]);
-  l.weight = w.to_floats();
+  l.weight = Matrix::from(w);
   if (with_bias) l.bias = ck.tensor(prefix + ".bias").to_floats();
   return l;
 }
@@ -24,12 +26,38 @@ std::vector<std::complex<float>> complex_pairs(const TensorView& t) {  // [D, S,
 
 }  // namespace
 
+Matrix Matrix::from(const TensorView& t) {
+  Matrix m;
+  m.rows = static_cast<int>(t.shape.at(0));
+  m.cols = static_cast<int>(t.numel() / t.shape.at(0));
+  if (t.dtype == DType::bf16) {
+    m.bf16.resize(static_cast<std::size_t>(t.numel()));
+    std::memcpy(m.bf16.data(), t.data, t.nbytes);
+  } else {
+    m.f32 = t.to_floats();
+  }
+  return m;
+}
+
+void Matrix::row(int r, float* dst) const {
+  const std::size_t at = static_cast<std::size_t>(r) * static_cast<std::size_t>(cols);
+  if (!bf16.empty()) {
+    const std::uint16_t* src = bf16.data() + at;
+    for (int i = 0; i < cols; ++i) {
+      const std::uint32_t bits = static_cast<std::uint32_t>(src[i]) << 16;
+      std::memcpy(dst + i, &bits, sizeof bits);
+    }
+  } else {
+    std::memcpy(dst, f32.data() + at, sizeof(float) * static_cast<std::size_t>(cols));
+  }
+}
+
 ModelWeights ModelWeights::from_checkpoint(const Checkpoint& ck) {
   const ModelConfig& c = ck.config();
   using tensor_name::block;
   ModelWeights m;
-  m.embedding = ck.tensor("embedding_layer.weight").to_floats();
-  if (!c.tie_embeddings) m.unembed = ck.tensor("unembed.weight").to_floats();
+  m.embedding = Matrix::from(ck.tensor("embedding_layer.weight"));
+  if (!c.tie_embeddings) m.unembed = Matrix::from(ck.tensor("unembed.weight"));
   if (c.final_norm) m.final_norm = ck.tensor("norm.scale").to_floats();
   for (int i = 0; i < c.num_layers; ++i) {
     BlockWeights b;
