@@ -62,8 +62,13 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
     const std::vector<Piece> pieces = pieces_of(doc.text, section.begin, section.end, options.max_tokens, count);
     std::size_t i = 0;
     while (i < pieces.size()) {
+      // A chunk never crosses a page boundary, so a citation of it names one page.
       std::size_t j = i, tokens = 0;
-      while (j < pieces.size() && (j == i || tokens + pieces[j].tokens <= options.max_tokens)) tokens += pieces[j++].tokens;
+      const int page = page_at(pieces[i].begin);
+      while (j < pieces.size() &&
+             (j == i || (tokens + pieces[j].tokens <= options.max_tokens && page_at(pieces[j].begin) == page))) {
+        tokens += pieces[j++].tokens;
+      }
       Chunk c;
       c.begin = pieces[i].begin;
       c.end = pieces[j - 1].end;
@@ -74,9 +79,11 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkOptions& optio
       c.page_last = page_at(c.end);
       chunks.push_back(std::move(c));
       if (j >= pieces.size()) break;
-      // Start the next chunk with as many trailing pieces as fit in the overlap.
+      // Start the next chunk with as many trailing pieces as fit in the overlap (none across a page).
       std::size_t k = j, overlap = 0;
-      while (k > i + 1 && overlap + pieces[k - 1].tokens <= options.overlap_tokens) overlap += pieces[--k].tokens;
+      if (page_at(pieces[j].begin) == page) {
+        while (k > i + 1 && overlap + pieces[k - 1].tokens <= options.overlap_tokens) overlap += pieces[--k].tokens;
+      }
       i = k;
     }
   }

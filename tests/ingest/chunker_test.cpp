@@ -89,5 +89,25 @@ TEST(Chunker, PagesAreCarriedIntoChunks) {
   EXPECT_EQ(chunks[1].page_last, 2);
 }
 
+TEST(Chunker, AChunkNeverCrossesAPageSoACitationNamesOnePage) {
+  Document d;
+  DocumentBuilder b(d, 1 << 20);
+  b.start_page(1);
+  b.paragraph("short first page");
+  b.start_page(2);
+  b.paragraph("short second page");
+  b.paragraph("more of page two");
+  b.finish();
+  // Budget and overlap would let everything share one chunk; pages still split it, with no
+  // overlap carried from page 1 into page 2.
+  auto chunks = chunk_document(d, {.max_tokens = 100, .overlap_tokens = 50}, words);
+  ASSERT_EQ(chunks.size(), 2u);
+  EXPECT_EQ(chunks[0].page_first, 1);
+  EXPECT_EQ(chunks[0].page_last, 1);
+  EXPECT_EQ(chunks[1].page_first, 2);
+  EXPECT_EQ(chunks[1].page_last, 2);
+  EXPECT_EQ(chunks[1].text.find("first"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hd
