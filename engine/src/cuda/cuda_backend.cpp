@@ -133,7 +133,9 @@ class CudaBackend final : public Backend {
     auto saved = std::make_unique<CudaSaved>();
     saved->owner = this;
     saved->pos = s.pos;
-    saved->bytes_ = std::make_unique<PinnedBytes>(total);
+    saved->used = total;
+    saved->pool = pinned_pool_;
+    saved->bytes_ = pinned_pool_->acquire(total);
     auto* dst = static_cast<unsigned char*>(saved->bytes_->data());
     for_each_used_buffer(s, [&](void* src, std::size_t n) {
       HD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, ctx_.stream()));
@@ -367,6 +369,9 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Workspace<T>> work_;
   std::unique_ptr<FftLongConv> fft_conv_;  // FFT buffers are sized on first use per chunk length
   mutable std::mutex mutex_;
+  // Pinned buffers of dropped saved states, kept for the next save (up to 16 GiB: two 128k-token
+  // states of the 7B shape).
+  std::shared_ptr<PinnedPool> pinned_pool_ = std::make_shared<PinnedPool>(16ull << 30);
 };
 
 }  // namespace

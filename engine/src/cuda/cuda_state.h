@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -36,13 +37,60 @@ class PinnedBytes {
   std::size_t size_ = 0;
 };
 
-// The used part of every device buffer of a state, back to back in pinned memory.
+// Pinned buffers that saved states give back when they are dropped, so the next save of a
+// similar size reuses one instead of allocating: page-locking gigabytes (cudaMallocHost) costs
+// more than copying them. At most `keep_bytes` are kept unused; the rest is freed.
+class PinnedPool {
+ public:
+  explicit PinnedPool(std::size_t keep_bytes) : keep_(keep_bytes) {}
+  // A buffer of at least n bytes: the smallest kept one that fits, else a new one.
+  std::unique_ptr<PinnedBytes> acquire(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t best = free_.size();
+    for (std::size_t i = 0; i < free_.size(); ++i) {
+      if (free_[i]->size() >= n && (best == free_.size() || free_[i]->size() < free_[best]->size())) best = i;
+    }
+    if (best < free_.size() && free_[best]->size() <= 2 * n + (64u << 20)) {  // not a huge buffer for a small state
+      std::unique_ptr<PinnedBytes> b = std::move(free_[best]);
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
+      kept_ -= b->size();
+      ++reused_;
+      return b;
+    }
+    return std::make_unique<PinnedBytes>(n + n / 16);  // room for a later save a little longer
+  }
+  void give_back(std::unique_ptr<PinnedBytes> b) {
+    if (!b) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (b->size() > keep_) return;  // freed
+    while (kept_ + b->size() > keep_ && !free_.empty()) {  // drop the oldest kept
+      kept_ -= free_.front()->size();
+      free_.erase(free_.begin());
+    }
+    kept_ += b->size();
+    free_.push_back(std::move(b));
+  }
+  std::size_t reused() const { return reused_; }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<PinnedBytes>> free_;
+  std::size_t keep_ = 0, kept_ = 0, reused_ = 0;
+};
+
+// The used part of every device buffer of a state, back to back in pinned memory (a buffer of
+// the backend's pool, returned to it when the saved state is dropped).
 struct CudaSaved final : SavedState {
   const void* owner = nullptr;  // the backend (weights, layout) the bytes belong to
   std::int64_t pos = 0;
+  std::size_t used = 0;
   std::unique_ptr<PinnedBytes> bytes_;
+  std::shared_ptr<PinnedPool> pool;
+  ~CudaSaved() override {
+    if (pool) pool->give_back(std::move(bytes_));
+  }
   std::int64_t position() const override { return pos; }
-  std::uint64_t bytes() const override { return bytes_ ? bytes_->size() : 0; }
+  std::uint64_t bytes() const override { return used; }
 };
 
 template <typename T>
