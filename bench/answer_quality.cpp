@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   auto cache = std::make_unique<PrefillCache>(model->checkpoint->fingerprint(), PrefillCacheOptions{.disk_dir = work / "cache"});
   AnswerResources r{model.get(), cache.get(), store.get(), index.get(), embedder.get(), false};
 
-  bench::BenchReport report("answer_quality");
+  bench::BenchReport report("answer_quality-" + model->name);
   report.set("model", model->name);
   report.set("backend", model->backend->name());
   report.set("answer_tokens", answer_tokens);
