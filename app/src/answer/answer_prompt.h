@@ -8,8 +8,9 @@
 namespace hd::answer {
 
 // The instructions of the answer prompt. Small instruct models tend to answer a yes/no question
-// against the passage while quoting it; asking for the supporting quote first, then the answer,
-// measured better on the labelled questions (README, Answers).
+// against the passage while quoting it (packaged-models facts), so the prompt asks for the
+// supporting quote first, then the answer. With it the default model gets 11 of the 12 labelled
+// questions right (bench_answer_quality); the variant without the quote was not measured.
 extern const char* const kAnswerInstructions;
 extern const char* const kSummaryInstructions;
 
