@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hd/app/ask.h"
+#include "support/embedder_model.h"
 #include "hd/app/ingest_folder.h"
 #include "hd/engine/model_presets.h"
 #include "hd/engine/random_checkpoint.h"
@@ -156,6 +157,25 @@ TEST_F(Answer, AskJsonFollowsTheDocumentedSchema) {
   for (const char* key : {"seconds_to_first_token", "decode_tokens_per_second", "seconds"}) EXPECT_TRUE(j["timing"].contains(key)) << key;
   EXPECT_TRUE(j["sources"].is_array());
   EXPECT_EQ(j["usage"]["prompt_tokens"].get<int>(), j["usage"]["cached_tokens"].get<int>() + j["usage"]["new_tokens"].get<int>());
+}
+
+TEST(Attribution, EachSentenceGoesToThePassageThatSupportsItAndTitlesAreNeverQuoted) {
+  HD_REQUIRE_EMBEDDER();
+  const auto embedder = TextEmbedder::open(test::embedder_dir());
+  PackedContext context;
+  PackedDocument doc{1, "GPU Benchmark Report", "/r.pdf", {}, {}};
+  doc.passages.push_back({1, 1, "GPU Benchmark Report", "/r.pdf", "", 1, 1,
+                          "GPU Benchmark Report\nPrefill of 131072 tokens took 16.3 seconds on an H100.", {}});
+  doc.passages.push_back({2, 1, "GPU Benchmark Report", "/r.pdf", "Memory", 2, 2,
+                          "Memory\nThe inference cache at 128k tokens is 8 GiB, half of a transformer's KV cache.", {}});
+  context.documents.push_back(doc);
+  const auto citations = attribute("The cache takes 8 GiB at 128k tokens, half of a transformer's. GPU Benchmark Report.",
+                                   context, embedder.get());
+  ASSERT_EQ(cited_sources(citations), std::vector<int>{2}) << "the page-2 passage supports the answer; the title supports nothing";
+  EXPECT_EQ(citations.front().quote, "The inference cache at 128k tokens is 8 GiB, half of a transformer's KV cache.");
+  EXPECT_GE(citations.front().cosine, 0.55);
+  EXPECT_TRUE(attribute("Bananas are yellow and grow in bunches.", context, embedder.get()).empty())
+      << "an unsupported sentence cites nothing";
 }
 
 }  // namespace

@@ -62,9 +62,11 @@ std::vector<Citation> attribute(const std::string& answer, const PackedContext& 
   std::vector<int> owner;
   for (const SourcePassage* p : context.all_sources()) {
     for (std::string& s : split_sentences(p->text)) {
-      // Headings and fragments ("Sample documents") match anything that repeats them; a quote
-      // worth citing is a sentence.
-      if (std::count(s.begin(), s.end(), ' ') < 3) continue;
+      // Headings and fragments ("Sample documents", a title line) match anything that repeats
+      // them; a quote worth citing is a sentence.
+      const bool ends_like_sentence = !s.empty() && (s.back() == '.' || s.back() == '!' || s.back() == '?');
+      const auto words = std::count(s.begin(), s.end(), ' ') + 1;
+      if (words < 4 || (!ends_like_sentence && words < 8)) continue;
       source_sentences.push_back(std::move(s));
       owner.push_back(p->number);
     }

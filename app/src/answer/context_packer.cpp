@@ -76,8 +76,10 @@ std::vector<const SourcePassage*> PackedContext::all_sources() const {
 }
 
 std::string describe_source(const SourcePassage& s) {
-  std::string out = "[" + std::to_string(s.number) + "] " + s.title;
-  if (!s.section.empty() && s.section != s.title) out += " > " + s.section;
+  // Section paths usually start at the title heading: then the path alone says both.
+  const bool path_has_title = !s.title.empty() && s.section.compare(0, s.title.size(), s.title) == 0;
+  std::string out = "[" + std::to_string(s.number) + "] " + (path_has_title ? s.section : s.title);
+  if (!path_has_title && !s.section.empty()) out += " > " + s.section;
   const std::string page = page_label(s.page_first, s.page_last);
   if (!page.empty()) out += ", " + page;
   return out;
