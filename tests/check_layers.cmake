@@ -1,6 +1,6 @@
 cmake_minimum_required(VERSION 3.25)
 # Fails when a source file includes a header of a layer it may not use
-# (see ../shared/docs/architecture.md and the README's layout table).
+# (see docs/architecture.md and the README's layout table).
 set(allowed_kernels "kernels")
 set(allowed_engine "kernels;engine")
 set(allowed_ingest "ingest")

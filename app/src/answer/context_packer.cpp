@@ -32,8 +32,7 @@ SourcePassage passage_of(const std::vector<StoredChunk>& chunks, std::size_t beg
   p.title = doc.title.empty() ? doc.path : doc.title;
   p.path = doc.path;
   p.section = chunks[begin].section_path;
-  long long previous_end = begin > 0 ? chunks[begin - 1].char_end : -1;
-  previous_end = -1;  // a passage starts with its first chunk whole
+  long long previous_end = -1;  // a passage starts with its first chunk whole
   for (std::size_t i = begin; i < end; ++i) {
     const StoredChunk& c = chunks[i];
     p.text += new_text(c, previous_end);
@@ -109,7 +108,7 @@ PackedContext pack_context(const Store& store, const VectorIndex* index, const T
     PackedDocument d{id, doc->title.empty() ? doc->path : doc->title, doc->path, {}, {}};
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       SourcePassage p = passage_of(chunks, i, i + 1, id, *doc);
-      p.text = new_text(chunks[i], i > 0 ? chunks[i - 1].char_end : -1);
+      p.text = new_text(chunks[i], i > 0 ? chunks[i - 1].char_end : -1);  // whole documents: no overlap repeated
       p.number = ++number;
       d.passages.push_back(std::move(p));
     }

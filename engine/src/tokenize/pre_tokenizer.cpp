@@ -28,7 +28,7 @@ class Regex {
       throw TokenizerError(source + ": pre-tokenizer pattern does not compile at offset " + std::to_string(offset) + ": " +
                            reinterpret_cast<const char*>(message));
     }
-    jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
+    pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // without JIT (unsupported CPU) matching still works, slower
   }
   ~Regex() { pcre2_code_free(code_); }
   Regex(const Regex&) = delete;
@@ -58,7 +58,6 @@ class Regex {
 
  private:
   pcre2_code* code_ = nullptr;
-  bool jit_ = false;
 };
 
 namespace {
