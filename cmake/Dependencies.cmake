@@ -39,6 +39,12 @@ add_library(hd_pcre2 INTERFACE)
 target_include_directories(hd_pcre2 INTERFACE ${HD_PCRE2_INCLUDE_DIR})
 target_link_libraries(hd_pcre2 INTERFACE ${HD_PCRE2_LIBRARY})
 find_package(ICU REQUIRED COMPONENTS uc)
+# xxHash (BSD-2): checksums of multi-gigabyte saved states at memory speed (found like PCRE2).
+find_path(HD_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+find_library(HD_XXHASH_LIBRARY xxhash REQUIRED)
+add_library(hd_xxhash INTERFACE)
+target_include_directories(hd_xxhash INTERFACE ${HD_XXHASH_INCLUDE_DIR})
+target_link_libraries(hd_xxhash INTERFACE ${HD_XXHASH_LIBRARY})
 if(HD_ENGINE_ONLY)
   return()  # the GPU machine builds kernels, engine, their tests and benchmarks only
 endif()

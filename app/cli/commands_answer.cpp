@@ -33,7 +33,8 @@ struct Opened {
 };
 
 const std::vector<std::string> kCommonFlags = {"--store", "--model", "--models", "--doc", "--device", "--max-tokens",
-                                               "--context", "--threads", "--embedder", "--cache-mb"};
+                                               "--context", "--threads", "--embedder", "--cache-mb",
+                                               "--gpu-cache-mb", "--disk-cache-mb"};
 
 Opened open_all(const Args& args) {
   Opened o;
@@ -71,7 +72,10 @@ Opened open_all(const Args& args) {
     o.model = load_language_model(*model_dir, device, static_cast<int>(args.integer("--threads", 0)));
     PrefillCacheOptions cache;
     cache.memory_budget_bytes = static_cast<std::uint64_t>(args.integer("--cache-mb", 4096)) << 20;
-    if (!args.has("--no-cache")) cache.disk_dir = o.store->dir() / "prefill-cache";
+    const bool on_gpu = o.model->backend->name().rfind("cuda", 0) == 0;
+    cache.gpu_budget_bytes = static_cast<std::uint64_t>(args.integer("--gpu-cache-mb", on_gpu ? 2048 : 0)) << 20;
+    cache.disk_budget_bytes = static_cast<std::uint64_t>(args.integer("--disk-cache-mb", 32768)) << 20;
+    if (!args.has("--no-cache")) cache.disk_dir = prefill_cache_dir(o.store->dir());
     o.cache = std::make_unique<PrefillCache>(o.model->checkpoint->fingerprint(), cache);
   }
   o.resources = {o.model.get(), o.cache.get(), o.store.get(), o.index.get(), o.embedder.get(), args.has("--allow-random")};

@@ -46,6 +46,8 @@ const std::map<std::string, Entry>& commands() {
       {"ask", {hd::cli::run_ask,
                "ask \"QUESTION\" [--doc PATH]... [--json] [--model NAME|DIR] [--store DIR] [--max-tokens N]\n"
                "        [--context N] [--device auto|cpu|cuda] [--no-cache] [--allow-random]\n"
+               "        [--gpu-cache-mb N] [--cache-mb N] [--disk-cache-mb N]  prefill cache budgets per tier\n"
+               "                               (defaults 2048 on a GPU, else 0 / 4096 / 32768)\n"
                "                               answer from the documents (whole when they fit, else the best\n"
                "                               passages), streamed, with the sources it used and their pages"}},
       {"summarize", {hd::cli::run_summarize,

@@ -10,6 +10,8 @@
 #include <set>
 
 #include "hd/app/content_hash.h"
+#include "hd/app/paths.h"
+#include "hd/engine/prefill_cache.h"
 #include "hd/ingest/readers.h"
 #include "hd/ingest/text_segments.h"
 
@@ -152,9 +154,13 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
     }
     const long long mtime = mtime_ns(file);
     const std::string path = file.string();
-    if (auto known = store.path_record(path); known && known->mtime_ns == mtime && known->size == size) {
+    const auto known = store.path_record(path);
+    if (known && known->mtime_ns == mtime && known->size == size) {
       ++summary.unchanged;
     } else {
+      // A changed file: states of the old content can never match again (their tokens differ); free
+      // their disk space now rather than when the cache's budget evicts them.
+      if (known) summary.purged_states += purge_prefill_files(prefill_cache_dir(store.dir()), document_cache_tag(path));
       ContentHash content;
       try {
         content = hash_file_content(file);
@@ -235,6 +241,7 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
       });
       if (under_root && !seen.count(p)) {
         store.remove_path(p);
+        summary.purged_states += purge_prefill_files(prefill_cache_dir(store.dir()), document_cache_tag(p));
         ++summary.pruned;
       }
     }

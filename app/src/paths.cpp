@@ -16,4 +16,8 @@ std::filesystem::path data_home() {
 std::filesystem::path default_store_dir() { return data_home() / "store"; }
 std::filesystem::path default_models_dir() { return data_home() / "models"; }
 
+std::filesystem::path prefill_cache_dir(const std::filesystem::path& store_dir) { return store_dir / "prefill-cache"; }
+
+std::string document_cache_tag(const std::string& path) { return "document:" + path; }
+
 }  // namespace hd

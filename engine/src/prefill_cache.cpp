@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "hd/engine/atomic_file.h"
 #include "hd/engine/hash.h"
+#include "hd/engine/saved_state_file.h"
 
 namespace hd {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::uint64_t kTokensMagic = 0x3153544b50444848ull;  // "HHDPKTS1": a prefix's tokens, version 1
+constexpr std::uint64_t kTokensMagic = 0x3253544b50444848ull;  // "HHDPKTS2": a prefix's tokens and tags, version 2
 
 std::string hex(std::uint64_t v) {
   char buf[17];
@@ -20,37 +23,83 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-// The tokens beside a disk entry: magic, count, ids, FNV-1a of the ids.
-void write_tokens(const fs::path& path, std::span<const int> tokens) {
-  Fnv1a64 h;
-  h.update(tokens.data(), tokens.size_bytes());
+fs::path tokens_file_of(const fs::path& state) { return fs::path(state).replace_extension(".tokens"); }
+
+// The file beside a disk entry: magic, token count, ids, tag count, tags (length, bytes), FNV-1a
+// of everything before it.
+void write_tokens(const fs::path& path, std::span<const int> tokens, const std::vector<std::string>& tags) {
   std::string bytes;
   auto put = [&](const void* p, std::size_t n) { bytes.append(static_cast<const char*>(p), n); };
-  const std::uint64_t count = tokens.size(), sum = h.digest();
+  const std::uint64_t count = tokens.size(), tag_count = tags.size();
   put(&kTokensMagic, 8);
   put(&count, 8);
   put(tokens.data(), tokens.size_bytes());
+  put(&tag_count, 8);
+  for (const std::string& t : tags) {
+    const std::uint32_t n = static_cast<std::uint32_t>(t.size());
+    put(&n, 4);
+    put(t.data(), t.size());
+  }
+  Fnv1a64 h;
+  h.update(bytes);
+  const std::uint64_t sum = h.digest();
   put(&sum, 8);
   write_file_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
 }
 
-bool read_tokens(const fs::path& path, std::vector<int>& tokens) {
+bool read_tokens(const fs::path& path, std::vector<int>& tokens, std::vector<std::string>& tags) {
   std::ifstream in(path, std::ios::binary);
-  std::uint64_t magic = 0, count = 0, sum = 0;
-  if (!in.read(reinterpret_cast<char*>(&magic), 8) || magic != kTokensMagic) return false;
-  if (!in.read(reinterpret_cast<char*>(&count), 8) || count > (1ull << 28)) return false;
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t at = 0;
+  auto get = [&](void* p, std::size_t n) {
+    if (bytes.size() < 8 || at + n > bytes.size() - 8) return false;
+    std::memcpy(p, bytes.data() + at, n);
+    at += n;
+    return true;
+  };
+  std::uint64_t magic = 0, count = 0, tag_count = 0, sum = 0;
+  if (!get(&magic, 8) || magic != kTokensMagic || !get(&count, 8) || count > (1ull << 28)) return false;
   tokens.resize(count);
-  if (!in.read(reinterpret_cast<char*>(tokens.data()), static_cast<std::streamsize>(count * sizeof(int)))) return false;
-  if (!in.read(reinterpret_cast<char*>(&sum), 8)) return false;
+  if (!get(tokens.data(), count * sizeof(int)) || !get(&tag_count, 8) || tag_count > 4096) return false;
+  tags.clear();
+  for (std::uint64_t i = 0; i < tag_count; ++i) {
+    std::uint32_t n = 0;
+    if (!get(&n, 4) || n > bytes.size()) return false;
+    std::string t(n, '\0');
+    if (!get(t.data(), n)) return false;
+    tags.push_back(std::move(t));
+  }
+  if (at + 8 != bytes.size()) return false;
+  std::memcpy(&sum, bytes.data() + at, 8);
   Fnv1a64 h;
-  h.update(tokens.data(), tokens.size() * sizeof(int));
+  h.update(bytes.data(), at);
   return h.digest() == sum;
+}
+
+bool has_tag(const std::vector<std::string>& tags, const std::string& tag) {
+  return std::find(tags.begin(), tags.end(), tag) != tags.end();
 }
 
 }  // namespace
 
+std::size_t purge_prefill_files(const fs::path& dir, const std::string& tag) {
+  std::size_t dropped = 0;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    if (f.path().extension() != ".tokens") continue;
+    std::vector<int> tokens;
+    std::vector<std::string> tags;
+    if (read_tokens(f.path(), tokens, tags) && !has_tag(tags, tag)) continue;
+    fs::remove(fs::path(f.path()).replace_extension(".state"), ec);  // tagged, or unreadable (never usable)
+    fs::remove(f.path(), ec);
+    ++dropped;
+  }
+  return dropped;
+}
+
 const char* to_string(CacheTier tier) {
   switch (tier) {
+    case CacheTier::gpu: return "gpu";
     case CacheTier::memory: return "memory";
     case CacheTier::disk: return "disk";
     case CacheTier::none: break;
@@ -58,12 +107,30 @@ const char* to_string(CacheTier tier) {
   return "none";
 }
 
-PrefillCache::PrefillCache(std::uint64_t model_fingerprint, PrefillCacheOptions options)
-    : fingerprint_(model_fingerprint), options_(std::move(options)) {
-  if (!options_.disk_dir.empty()) fs::create_directories(options_.disk_dir);
+std::uint64_t PrefillCache::Tier::bytes() const {
+  std::uint64_t n = 0;
+  for (const Entry& e : entries) n += e.state->bytes();
+  return n;
 }
 
-PrefillCache::~PrefillCache() = default;
+PrefillCache::PrefillCache(std::uint64_t model_fingerprint, PrefillCacheOptions options)
+    : fingerprint_(model_fingerprint), options_(std::move(options)) {
+  gpu_.budget = options_.gpu_budget_bytes;
+  memory_.budget = options_.memory_budget_bytes;
+  if (!options_.disk_dir.empty()) {
+    fs::create_directories(options_.disk_dir);
+    writer_ = std::thread([this] { write_loop(); });
+  }
+}
+
+PrefillCache::~PrefillCache() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();  // the loop drains pending_ before it ends
+}
 
 std::uint64_t PrefillCache::key_of(std::span<const int> prefix) const {
   Fnv1a64 h;
@@ -76,10 +143,46 @@ fs::path PrefillCache::file_of(std::uint64_t key) const { return options_.disk_d
 
 bool PrefillCache::contains(std::span<const int> prefix) const {
   const std::uint64_t key = key_of(prefix);
-  for (const Entry& e : memory_) {
-    if (e.key == key && std::equal(e.tokens.begin(), e.tokens.end(), prefix.begin(), prefix.end())) return true;
+  auto same = [&](const Entry& e) { return e.key == key && std::equal(e.tokens.begin(), e.tokens.end(), prefix.begin(), prefix.end()); };
+  if (std::any_of(gpu_.entries.begin(), gpu_.entries.end(), same)) return true;
+  if (std::any_of(memory_.entries.begin(), memory_.entries.end(), same)) return true;
+  if (options_.disk_dir.empty()) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::any_of(pending_.begin(), pending_.end(), same) || fs::exists(file_of(key));
+}
+
+bool PrefillCache::restore_from(Tier& tier, Session& session, std::span<const int> prefix, std::uint64_t key) {
+  for (auto it = tier.entries.begin(); it != tier.entries.end(); ++it) {
+    if (it->key != key || !std::equal(it->tokens.begin(), it->tokens.end(), prefix.begin(), prefix.end())) continue;
+    session.reset();
+    session.resume(*it->state);
+    tier.entries.splice(tier.entries.begin(), tier.entries, it);  // most recently used
+    return true;
   }
-  return !options_.disk_dir.empty() && fs::exists(file_of(key));
+  return false;
+}
+
+void PrefillCache::put(Tier& tier, Entry e) {
+  if (e.state->bytes() > tier.budget) return;
+  tier.entries.push_front(std::move(e));
+  std::uint64_t total = tier.bytes();
+  while (total > tier.budget) {
+    total -= tier.entries.back().state->bytes();
+    tier.entries.pop_back();  // still in the tiers below, where they have room
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.evicted;
+  }
+}
+
+void PrefillCache::put_on_gpu(const Session& session, const Entry& like) {
+  if (gpu_.budget == 0 || like.state->bytes() > gpu_.budget) return;
+  std::shared_ptr<const SavedState> on_gpu;
+  try {
+    on_gpu = session.save_on_device();
+  } catch (const std::exception&) {
+    return;  // out of GPU memory: the host tiers still hold it
+  }
+  if (on_gpu) put(gpu_, Entry{like.tokens, like.key, std::move(on_gpu), like.tags, like.layout});
 }
 
 CacheLookup PrefillCache::restore_longest(Session& session, std::span<const int> tokens, std::span<const std::size_t> boundaries) {
@@ -89,84 +192,122 @@ CacheLookup PrefillCache::restore_longest(Session& session, std::span<const int>
     if (n == 0 || n > tokens.size()) continue;
     const std::span<const int> prefix = tokens.first(n);
     const std::uint64_t key = key_of(prefix);
-    for (auto it = memory_.begin(); it != memory_.end(); ++it) {
-      if (it->key != key || !std::equal(it->tokens.begin(), it->tokens.end(), prefix.begin(), prefix.end())) continue;
-      session.reset();
-      session.resume(*it->state);
-      memory_.splice(memory_.begin(), memory_, it);  // most recently used
+    if (restore_from(gpu_, session, prefix, key)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++stats_.hits_gpu;
+      return {n, CacheTier::gpu};
+    }
+    if (restore_from(memory_, session, prefix, key)) {
+      put_on_gpu(session, memory_.entries.front());  // the next question comes from the GPU
+      std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.hits_memory;
       return {n, CacheTier::memory};
     }
-    if (!options_.disk_dir.empty() && restore_from_disk(session, prefix)) {
+    if (options_.disk_dir.empty()) continue;
+    std::vector<std::string> tags;
+    if (std::shared_ptr<const SavedState> saved = read_from_disk(session, prefix, tags)) {
+      Entry e{std::vector<int>(prefix.begin(), prefix.end()), key, std::move(saved), std::move(tags),
+              session.backend().saved_layout()};
+      put_on_gpu(session, e);  // promoted: the next question on the same documents is fast
+      put(memory_, std::move(e));
+      std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.hits_disk;
-      // Promote: the next question on the same documents comes from memory.
-      Entry e{std::vector<int>(prefix.begin(), prefix.end()), key, session.save(), 0};
-      e.bytes = e.state->bytes();
-      memory_.push_front(std::move(e));
-      evict_memory();
       return {n, CacheTier::disk};
     }
   }
+  std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.misses;
   session.reset();
   return {};
 }
 
-bool PrefillCache::restore_from_disk(Session& session, std::span<const int> prefix) {
-  const fs::path state = file_of(key_of(prefix)), tokens_file = fs::path(state).replace_extension(".tokens");
-  if (!fs::exists(state)) return false;
+std::shared_ptr<const SavedState> PrefillCache::read_from_disk(Session& session, std::span<const int> prefix,
+                                                               std::vector<std::string>& tags) {
+  const std::uint64_t key = key_of(prefix);
+  const fs::path state = file_of(key), tokens_file = tokens_file_of(state);
+  {
+    std::unique_lock<std::mutex> lock(mutex_);  // a write of this very prefix may be pending
+    idle_.wait(lock, [&] { return std::none_of(pending_.begin(), pending_.end(), [&](const Entry& e) { return e.key == key; }); });
+  }
+  if (!fs::exists(state)) return nullptr;
   std::vector<int> stored;
+  std::shared_ptr<const SavedState> saved;
   try {
-    if (!read_tokens(tokens_file, stored)) throw StateError(tokens_file.string() + ": missing or damaged");
-    if (!std::equal(stored.begin(), stored.end(), prefix.begin(), prefix.end())) return false;  // a hash collision: not ours
+    if (!read_tokens(tokens_file, stored, tags)) throw StateError(tokens_file.string() + ": missing or damaged");
+    if (!std::equal(stored.begin(), stored.end(), prefix.begin(), prefix.end())) return nullptr;  // a hash collision: not ours
+    saved = read_saved_state(state, session.backend(), fingerprint_);  // checks version, checksums, model and layout
+    if (saved->position() != static_cast<std::int64_t>(prefix.size())) throw StateError(state.string() + ": wrong length");
     session.reset();
-    session.restore(state);  // checks version, checksum, model fingerprint and shapes
-    if (session.position() != static_cast<std::int64_t>(prefix.size())) throw StateError(state.string() + ": wrong length");
+    session.resume(*saved);
   } catch (const std::exception&) {
     // Damaged, truncated or foreign: never trusted, removed, and the prefix is recomputed.
+    std::lock_guard<std::mutex> lock(mutex_);
     std::error_code ec;
     fs::remove(state, ec);
     fs::remove(tokens_file, ec);
     ++stats_.refused_files;
     session.reset();
-    return false;
+    return nullptr;
   }
   std::error_code ec;
   fs::last_write_time(state, fs::file_time_type::clock::now(), ec);  // least recently used goes first
-  return true;
+  return saved;
 }
 
-void PrefillCache::store(const Session& session, std::span<const int> prefix) {
+void PrefillCache::store(const Session& session, std::span<const int> prefix, std::vector<std::string> tags) {
   if (static_cast<std::size_t>(session.position()) != prefix.size()) {
     throw SessionError("prefill cache: the session holds " + std::to_string(session.position()) + " tokens, not the " +
                        std::to_string(prefix.size()) + " of the prefix it would be stored as");
   }
   if (prefix.empty() || contains(prefix)) return;
-  Entry e{std::vector<int>(prefix.begin(), prefix.end()), key_of(prefix), session.save(), 0};
-  e.bytes = e.state->bytes();
-  if (!options_.disk_dir.empty()) write_to_disk(session, e);
-  memory_.push_front(std::move(e));
-  evict_memory();
+  Entry e{std::vector<int>(prefix.begin(), prefix.end()), key_of(prefix), session.save(), std::move(tags),
+          session.backend().saved_layout()};
+  put_on_gpu(session, e);
+  if (!options_.disk_dir.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_.push_back(e);  // shares the host copy: written in the background
+    }
+    wake_.notify_one();
+  }
+  put(memory_, std::move(e));
 }
 
-void PrefillCache::write_to_disk(const Session& session, const Entry& e) {
-  const fs::path state = file_of(e.key);
-  session.snapshot(state);  // written atomically by the state writer
-  write_tokens(fs::path(state).replace_extension(".tokens"), e.tokens);
-  evict_disk();
-}
-
-void PrefillCache::evict_memory() {
-  std::uint64_t total = 0;
-  for (const Entry& e : memory_) total += e.bytes;
-  while (total > options_.memory_budget_bytes && !memory_.empty()) {
-    total -= memory_.back().bytes;
-    memory_.pop_back();  // on disk already, where there is a disk tier
-    ++stats_.evicted;
+void PrefillCache::write_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+    if (pending_.empty()) break;  // stopping, and everything written
+    Entry e = pending_.front();
+    writing_ = true;
+    lock.unlock();
+    const fs::path state = file_of(e.key);
+    std::string error;
+    try {
+      if (e.state->bytes() <= options_.disk_budget_bytes) {
+        write_saved_state(state, *e.state, fingerprint_, e.layout);
+        write_tokens(tokens_file_of(state), e.tokens, e.tags);
+      }
+    } catch (const std::exception& ex) {
+      error = ex.what();  // e.g. disk full: the memory tiers still hold the state
+      std::error_code ec;
+      fs::remove(state, ec);
+    }
+    lock.lock();
+    if (!error.empty()) ++stats_.write_failures, stats_.last_write_error = error;
+    evict_disk();
+    pending_.pop_front();
+    writing_ = false;
+    idle_.notify_all();
   }
 }
 
-void PrefillCache::evict_disk() {
+void PrefillCache::flush() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  idle_.wait(lock, [&] { return pending_.empty() && !writing_; });
+}
+
+void PrefillCache::evict_disk() {  // mutex_ held
   struct File {
     fs::path path;
     fs::file_time_type used;
@@ -185,18 +326,45 @@ void PrefillCache::evict_disk() {
   for (const File& f : files) {
     if (total <= options_.disk_budget_bytes) break;
     fs::remove(f.path, ec);
-    fs::remove(fs::path(f.path).replace_extension(".tokens"), ec);
+    fs::remove(tokens_file_of(f.path), ec);
     total -= f.bytes;
     ++stats_.evicted;
   }
 }
 
-void PrefillCache::clear() { memory_.clear(); }
+std::size_t PrefillCache::purge(const std::string& tag) {
+  flush();
+  std::size_t dropped = 0;
+  for (Tier* tier : {&gpu_, &memory_}) {
+    dropped += static_cast<std::size_t>(std::erase_if(tier->entries, [&](const Entry& e) { return has_tag(e.tags, tag); }));
+  }
+  if (!options_.disk_dir.empty()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dropped += purge_prefill_files(options_.disk_dir, tag);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.purged += dropped;
+  return dropped;
+}
+
+void PrefillCache::clear() {
+  gpu_.entries.clear();
+  memory_.entries.clear();
+}
+
+void PrefillCache::clear(CacheTier tier) {
+  if (tier == CacheTier::gpu) gpu_.entries.clear();
+  if (tier == CacheTier::memory) memory_.entries.clear();
+}
 
 PrefillCacheStats PrefillCache::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   PrefillCacheStats s = stats_;
-  for (const Entry& e : memory_) s.memory_bytes += e.bytes;
-  s.memory_entries = memory_.size();
+  s.gpu_bytes = gpu_.bytes();
+  s.gpu_entries = gpu_.entries.size();
+  s.memory_bytes = memory_.bytes();
+  s.memory_entries = memory_.entries.size();
+  s.pending_writes = pending_.size();
   if (!options_.disk_dir.empty()) {
     std::error_code ec;
     for (const auto& f : fs::directory_iterator(options_.disk_dir, ec)) {

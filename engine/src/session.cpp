@@ -78,6 +78,11 @@ std::unique_ptr<SavedState> Session::save() const {
   return backend_.save(*state_);
 }
 
+std::unique_ptr<SavedState> Session::save_on_device() const {
+  if (broken_) throw SessionError("cannot save an incomplete state (an earlier call failed)");
+  return backend_.save_on_device(*state_);
+}
+
 void Session::resume(const SavedState& saved) {
   if (saved.position() > max_positions_) {
     throw SessionError("the saved state holds " + std::to_string(saved.position()) +

@@ -7,7 +7,9 @@
 
 #include "hd/engine/backend.h"
 #include "hd/engine/checkpoint.h"
+#include "hd/engine/prefill_cache.h"
 #include "hd/engine/safetensors.h"
+#include "hd/engine/saved_state_file.h"
 #include "hd/engine/session.h"
 #include "hd/kernels/cuda_check.h"
 #include "support/numeric.h"
@@ -160,6 +162,62 @@ TEST_P(CudaBackendTest, SaveToHostMemoryThenResumeIsExact) {
   auto other = cuda(false);
   Session foreign(*other, checkpoint_->fingerprint());
   EXPECT_THROW(foreign.resume(*saved), std::invalid_argument);
+}
+
+TEST_P(CudaBackendTest, SaveToGpuMemoryAndToDiskAsItIsResumeExactly) {
+  auto gpu = cuda(false);
+  test::TempDir dir;
+  auto prompt = random_tokens(500, vocab_, 7);
+  Session s(*gpu, checkpoint_->fingerprint());
+  s.prefill(prompt);
+  auto on_device = s.save_on_device();
+  ASSERT_TRUE(on_device);
+  EXPECT_TRUE(on_device->on_device());
+  auto on_host = s.save();
+  EXPECT_EQ(on_device->bytes(), on_host->bytes());
+  write_saved_state(dir / "gpu.state", *on_host, checkpoint_->fingerprint(), gpu->saved_layout());
+  const std::vector<float> want = s.prefill(std::vector<int>{5, 6, 7});
+  Session from_device(*gpu, checkpoint_->fingerprint());
+  from_device.resume(*on_device);
+  EXPECT_EQ(from_device.prefill(std::vector<int>{5, 6, 7}), want);
+  Session from_disk(*gpu, checkpoint_->fingerprint());
+  from_disk.resume(*read_saved_state(dir / "gpu.state", *gpu, checkpoint_->fingerprint()));
+  EXPECT_EQ(from_disk.prefill(std::vector<int>{5, 6, 7}), want);
+  // The CPU backend keeps another layout (float32): it refuses the GPU's file.
+  EXPECT_THROW(read_saved_state(dir / "gpu.state", *cpu_, checkpoint_->fingerprint()), StateError);
+}
+
+TEST_P(CudaBackendTest, PrefillCacheServesAFollowUpFromTheGpuTierWithinItsBudget) {
+  auto gpu = cuda(false);
+  auto document = random_tokens(400, vocab_, 11);
+  Session probe(*gpu, checkpoint_->fingerprint());
+  probe.prefill(document);
+  const std::uint64_t one = probe.save()->bytes();
+  PrefillCache cache(checkpoint_->fingerprint(), {.gpu_budget_bytes = one + one / 2, .memory_budget_bytes = 4 * one});
+  auto ask = [&](const std::vector<int>& doc, const std::vector<int>& question, CacheLookup& hit) {
+    std::vector<int> p = doc;
+    p.insert(p.end(), question.begin(), question.end());
+    Session s(*gpu, checkpoint_->fingerprint());
+    const std::size_t boundary[] = {doc.size()};
+    hit = cache.restore_longest(s, p, boundary);
+    if (hit.tokens == 0) {
+      s.prefill(doc);
+      cache.store(s, doc);
+    }
+    return s.prefill(question);
+  };
+  CacheLookup hit;
+  const std::vector<float> first = ask(document, {1, 2, 3}, hit);
+  EXPECT_EQ(hit.tier, CacheTier::none);
+  const std::vector<float> again = ask(document, {1, 2, 3}, hit);
+  EXPECT_EQ(hit.tier, CacheTier::gpu);
+  EXPECT_EQ(hit.tokens, document.size());
+  EXPECT_EQ(again, first);
+  ask(random_tokens(400, vocab_, 12), {1, 2, 3}, hit);  // a second document pushes the first out of the GPU tier
+  EXPECT_LE(cache.stats().gpu_bytes, one + one / 2);
+  EXPECT_EQ(cache.stats().gpu_entries, 1u);
+  EXPECT_EQ(ask(document, {1, 2, 3}, hit), first);
+  EXPECT_EQ(hit.tier, CacheTier::memory) << "evicted from the GPU, still in host memory";
 }
 
 TEST_P(CudaBackendTest, DecodeGraphReplaysMatchEagerSteps) {

@@ -12,6 +12,7 @@
 #include "hd/engine/model_presets.h"
 #include "hd/engine/prefill_cache.h"
 #include "hd/engine/random_checkpoint.h"
+#include "hd/engine/saved_state_file.h"
 #include "support/numeric.h"
 #include "support/temp_dir.h"
 
@@ -134,7 +135,7 @@ TEST_F(PrefillCacheTest, TruncatedOrForeignFilesAreRefusedRemovedAndRecomputed) 
   foreign.prefill(document_);
   const fs::path target = only_file(dir_ / "cache", ".state");
   ASSERT_FALSE(target.empty());
-  foreign.snapshot(target);
+  write_saved_state(target, *foreign.save(), other->fingerprint(), other_backend->saved_layout());
   PrefillCache cache(checkpoint_->fingerprint(), {.disk_dir = dir_ / "cache"});
   cached(cache, question_b_, hit);
   EXPECT_EQ(hit.tokens, 0u) << "another model's state was trusted";
@@ -152,12 +153,78 @@ TEST_F(PrefillCacheTest, EachTierStaysWithinItsBudget) {
     const std::vector<int> prefix = test::random_tokens(300, checkpoint_->config().vocab_size, 100 + i);
     t.prefill(prefix);
     cache.store(t, prefix);
+    cache.flush();
     const PrefillCacheStats st = cache.stats();
     EXPECT_LE(st.memory_bytes, 2 * one + one / 2);
     EXPECT_LE(st.disk_bytes, 3 * one + one / 4);  // a state file is a little larger than the state
   }
   EXPECT_EQ(cache.stats().memory_entries, 2u);
   EXPECT_GT(cache.stats().evicted, 0u);
+}
+
+TEST_F(PrefillCacheTest, ADamagedByteAnywhereInAStateFileIsRefused) {
+  CacheLookup hit;
+  {
+    PrefillCache cache(checkpoint_->fingerprint(), {.disk_dir = dir_ / "cache"});
+    cached(cache, question_a_, hit);
+  }
+  const fs::path state = only_file(dir_ / "cache", ".state");
+  ASSERT_FALSE(state.empty());
+  for (const std::uint64_t at : {std::uint64_t{20}, fs::file_size(state) / 2}) {  // in the header, in the payload
+    fs::copy_file(state, dir_ / "good.state", fs::copy_options::overwrite_existing);
+    {
+      std::fstream f(state, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(at));
+      char c = 0;
+      f.read(&c, 1);
+      c = static_cast<char>(c ^ 0x10);
+      f.seekp(static_cast<std::streamoff>(at));
+      f.write(&c, 1);
+    }
+    EXPECT_THROW(read_saved_state(state, *backend_, checkpoint_->fingerprint()), StateError) << "flipped byte " << at;
+    fs::copy_file(dir_ / "good.state", state, fs::copy_options::overwrite_existing);
+  }
+  // The intact file reads back to the same state: its logits equal an uncached run.
+  Session s = session();
+  s.resume(*read_saved_state(state, *backend_, checkpoint_->fingerprint()));
+  const std::vector<float> got = s.prefill(question_b_), want = uncached(question_b_);
+  EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0);
+}
+
+TEST_F(PrefillCacheTest, PurgeDropsATaggedDocumentsStatesFromEveryTierAndKeepsTheRest) {
+  PrefillCache cache(checkpoint_->fingerprint(), {.disk_dir = dir_ / "cache"});
+  Session s = session();
+  s.prefill(document_);
+  cache.store(s, document_, {"report.pdf"});
+  Session t = session();
+  const std::vector<int> other = test::random_tokens(200, checkpoint_->config().vocab_size, 9);
+  t.prefill(other);
+  cache.store(t, other, {"notes.md"});
+  cache.flush();
+  ASSERT_EQ(cache.stats().disk_entries, 2u);
+  EXPECT_EQ(cache.purge("report.pdf"), 2u) << "its memory entry and its file";
+  EXPECT_FALSE(cache.contains(document_));
+  EXPECT_TRUE(cache.contains(other));
+  EXPECT_EQ(cache.stats().disk_entries, 1u);
+  EXPECT_EQ(cache.stats().memory_entries, 1u);
+  PrefillCache restarted(checkpoint_->fingerprint(), {.disk_dir = dir_ / "cache"});
+  EXPECT_FALSE(restarted.contains(document_));
+  EXPECT_TRUE(restarted.contains(other)) << "the tags survive on disk";
+}
+
+TEST_F(PrefillCacheTest, StoringDoesNotWaitForTheDiskAndNothingPendingIsLostAtExit) {
+  {
+    PrefillCache cache(checkpoint_->fingerprint(), {.disk_dir = dir_ / "cache"});
+    for (int i = 0; i < 4; ++i) {
+      Session t = session();
+      const std::vector<int> prefix = test::random_tokens(300, checkpoint_->config().vocab_size, 200 + i);
+      t.prefill(prefix);
+      cache.store(t, prefix);
+    }
+  }  // destroyed with writes possibly pending: it finishes them
+  PrefillCache restarted(checkpoint_->fingerprint(), {.disk_dir = dir_ / "cache"});
+  EXPECT_EQ(restarted.stats().disk_entries, 4u);
+  EXPECT_EQ(restarted.stats().write_failures, 0u);
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "answer_prompt.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
+
+#include "hd/app/paths.h"
 
 namespace hd::answer {
 
@@ -9,6 +12,10 @@ const char* const kAnswerInstructions =
     "You answer questions about the user's documents, using only the numbered sources given. First quote, word for "
     "word, the sentence from the sources that answers the question, with its source number like [2]. Then give the "
     "answer in one or two sentences that agree with that quote. If the sources do not answer the question, say so.";
+
+const char* const kDirectAnswerInstructions =
+    "You answer questions about the user's documents, using only the numbered sources given. Answer in one or two "
+    "sentences and cite the source number like [2]. If the sources do not answer the question, say so.";
 
 const char* const kSummaryInstructions =
     "You summarize documents faithfully. Use only the text given, keep the numbers and names exact, and cite the "
@@ -23,7 +30,11 @@ Prompt build(const LanguageModel& m, const std::string& instructions, const std:
     p.tokens.insert(p.tokens.end(), ids.begin(), ids.end());
   };
   append("Sources:\n\n");
-  for (const PackedDocument* d : documents) append(d->rendered);
+  for (const PackedDocument* d : documents) {
+    append(d->rendered);
+    p.document_ends.push_back(p.tokens.size());
+    p.document_tags.push_back(document_cache_tag(d->path));
+  }
   p.documents_end = p.tokens.size();
   append(tail);
   const std::vector<int> close = m.chat.close_user_turn(*m.tokenizer);
@@ -35,17 +46,28 @@ Prefill prefill_documents(Session& session, PrefillCache* cache, const Prompt& p
   Prefill out;
   const std::span<const int> all(prompt.tokens);
   if (cache) {
-    const std::size_t boundary[] = {prompt.documents_end};
-    const CacheLookup hit = cache->restore_longest(session, all, boundary);
+    const CacheLookup hit = cache->restore_longest(session, all, prompt.document_ends);
     out.cached = hit.tokens;
     out.tier = hit.tier;
   } else {
     session.reset();
   }
-  if (out.cached < prompt.documents_end) {
-    session.prefill(all.subspan(out.cached, prompt.documents_end - out.cached));
-    if (cache) cache->store(session, all.first(prompt.documents_end));
+  // Document by document from where the cache left off, checkpointing after each: a later question
+  // that keeps the first documents and changes the rest starts from the last one they share.
+  std::size_t at = out.cached;
+  for (std::size_t i = 0; i < prompt.document_ends.size(); ++i) {
+    const std::size_t end = prompt.document_ends[i];
+    if (end <= at) continue;
+    session.prefill(all.subspan(at, end - at));
+    at = end;
+    if (cache) {
+      const auto t = std::chrono::steady_clock::now();
+      cache->store(session, all.first(end),
+                   std::vector<std::string>(prompt.document_tags.begin(), prompt.document_tags.begin() + static_cast<std::ptrdiff_t>(i) + 1));
+      out.store_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    }
   }
+  if (at < prompt.documents_end) session.prefill(all.subspan(at, prompt.documents_end - at));  // no documents: the header
   return out;
 }
 

@@ -10,13 +10,16 @@ namespace hd::answer {
 // The instructions of the answer prompt. Small instruct models tend to answer a yes/no question
 // against the passage while quoting it (packaged-models facts), so the prompt asks for the
 // supporting quote first, then the answer. With it the default model gets 11 of the 12 labelled
-// questions right (bench_answer_quality); the variant without the quote was not measured.
+// questions right (bench_answer_quality --compare-prompts measures it against the direct variant).
 extern const char* const kAnswerInstructions;
+extern const char* const kDirectAnswerInstructions;
 extern const char* const kSummaryInstructions;
 
 struct Prompt {
   std::vector<int> tokens;
-  std::size_t documents_end = 0;  // the state after this many tokens is the one to cache
+  std::size_t documents_end = 0;            // the state after this many tokens is the one to cache
+  std::vector<std::size_t> document_ends;   // the prefix length after each document (checkpoints)
+  std::vector<std::string> document_tags;   // each document's cache tag (document_cache_tag)
 };
 
 // instructions, then "Sources:" and each document's numbered passages, then `tail` (the question
@@ -27,10 +30,12 @@ Prompt build(const LanguageModel& m, const std::string& instructions, const std:
 struct Prefill {
   std::size_t cached = 0;
   CacheTier tier = CacheTier::none;
+  double store_seconds = 0;  // spent keeping the documents' states (the disk write runs behind)
 };
 
-// Restores the longest cached prefix (the documents), prefills the documents that were not cached
-// and stores their state; the rest (the question) is left for generate().
+// Restores the longest cached prefix (at a document boundary), prefills the documents that were not
+// cached, storing the state after each (tagged with the documents it holds, so ingest can purge a
+// changed one); the rest (the question) is left for generate().
 Prefill prefill_documents(Session& session, PrefillCache* cache, const Prompt& prompt);
 
 // Sentences of the sources ranked by cosine with `query` (all-MiniLM-L6-v2), best first.

@@ -28,9 +28,14 @@ std::size_t document_budget(const AnswerResources& r, std::size_t requested, int
   return context > reserve ? context - reserve : context / 2;
 }
 
-std::string tail_of(const std::string& question) {
+std::string tail_of(const std::string& question, bool quote_first = true) {
+  if (!quote_first) return "Question: " + question;
   return "Question: " + question +
          "\n\nFirst quote the sentence from the sources that answers it (with its number, like [1]), then answer.";
+}
+
+const char* instructions_for(const AskOptions& o) {
+  return o.quote_first ? answer::kAnswerInstructions : answer::kDirectAnswerInstructions;
 }
 
 // Runs generation after the documents; fills the timing and token fields of `out`.
@@ -90,7 +95,7 @@ AskResult ask(const AnswerResources& r, const std::string& question, const AskOp
   AskResult out;
   out.model = m.name;
   if (!m.notice.empty()) out.notices.push_back(m.notice);
-  const std::size_t question_tokens = m.tokenizer->encode(tail_of(question), false).size();
+  const std::size_t question_tokens = m.tokenizer->encode(tail_of(question, o.quote_first), false).size();
   if (question_tokens + static_cast<std::size_t>(o.answer_tokens) + 64 > static_cast<std::size_t>(m.context_tokens())) {
     throw std::runtime_error("the question is " + std::to_string(question_tokens) + " tokens long: with the answer it does not "
                              "fit the model's context of " + std::to_string(m.context_tokens()) + " tokens");
@@ -104,13 +109,14 @@ AskResult ask(const AnswerResources& r, const std::string& question, const AskOp
 
   std::vector<const PackedDocument*> docs;
   for (const auto& d : out.context.documents) docs.push_back(&d);
-  const answer::Prompt prompt = answer::build(m, answer::kAnswerInstructions, docs, tail_of(question));
+  const answer::Prompt prompt = answer::build(m, instructions_for(o), docs, tail_of(question, o.quote_first));
   out.prompt_tokens = prompt.tokens.size();
   Session session(*m.backend, m.checkpoint->fingerprint(),
                   {.max_positions = static_cast<std::int64_t>(prompt.tokens.size()) + o.answer_tokens + 8});
   const answer::Prefill pre = answer::prefill_documents(session, r.cache, prompt);
   out.cached_tokens = pre.cached;
   out.cache_tier = pre.tier;
+  out.cache_store_seconds = pre.store_seconds;
   out.new_tokens = prompt.tokens.size() - pre.cached;
   const std::vector<int> rest(prompt.tokens.begin() + static_cast<std::ptrdiff_t>(prompt.documents_end), prompt.tokens.end());
   generate_answer(r, session, rest, o, t0, out);
@@ -149,12 +155,13 @@ AskResult Conversation::turn(const std::string& message, const AskOptions& o) {
     if (!context_.notice.empty()) out.notices.push_back(context_.notice);
     std::vector<const PackedDocument*> docs;
     for (const auto& d : context_.documents) docs.push_back(&d);
-    const answer::Prompt prompt = answer::build(m, answer::kAnswerInstructions, docs, tail_of(message));
+    const answer::Prompt prompt = answer::build(m, instructions_for(o), docs, tail_of(message, o.quote_first));
     session_ = std::make_unique<Session>(*m.backend, m.checkpoint->fingerprint());
     const answer::Prefill pre = answer::prefill_documents(*session_, r_.cache, prompt);
     out.prompt_tokens = prompt.tokens.size();
     out.cached_tokens = pre.cached;
     out.cache_tier = pre.tier;
+    out.cache_store_seconds = pre.store_seconds;
     out.new_tokens = prompt.tokens.size() - pre.cached;
     const std::vector<int> rest(prompt.tokens.begin() + static_cast<std::ptrdiff_t>(prompt.documents_end), prompt.tokens.end());
     generate_answer(r_, *session_, rest, o, t0, out);

@@ -44,10 +44,18 @@ SourcePassage passage_of(const std::vector<StoredChunk>& chunks, std::size_t beg
   return p;
 }
 
+// Each passage as "[n] (section, page) text". The section is given only where it changes and
+// without the document's own title, which heads the document: on a long document these labels
+// would otherwise cost a quarter of the prompt.
 void render(PackedDocument& d) {
   d.rendered = "## Document: " + d.title + "\n";
+  std::string previous_section;
   for (const SourcePassage& p : d.passages) {
-    std::string where = p.section;
+    std::string section = p.section;
+    if (section.rfind(d.title + " > ", 0) == 0) section = section.substr(d.title.size() + 3);
+    if (section == d.title) section.clear();
+    std::string where = section == previous_section ? "" : section;
+    previous_section = section;
     const std::string page = page_label(p.page_first, p.page_last);
     if (!page.empty()) where += (where.empty() ? "" : ", ") + page;
     d.rendered += "[" + std::to_string(p.number) + "]" + (where.empty() ? "" : " (" + where + ")") + " " + p.text + "\n";

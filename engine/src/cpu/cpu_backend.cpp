@@ -12,6 +12,7 @@
 #include "cpu_weights.h"
 #include "hd/engine/backend.h"
 #include "hd/engine/checkpoint.h"
+#include "hd/engine/saved_state_file.h"
 
 #include <cblas.h>  // openblas_set_num_threads
 
@@ -26,18 +27,51 @@ struct CpuState final : BackendState {
   InferenceState host;
 };
 
+// A saved state as one flat buffer, block by block: attention K then V ([position, kv_width]
+// float32 each), Hyena FIR then IIR. Flat, so the disk tier writes and reads it as it is.
 struct CpuSaved final : SavedState {
-  CpuSaved(InferenceState s, const void* o) : owner(o), host(std::move(s)) {}
+  CpuSaved(std::int64_t pos, std::size_t n, const void* o) : owner(o), position_(pos), data(n) {}
   const void* owner;  // the backend (weights, layout) the state belongs to
-  std::int64_t position() const override { return host.position; }
-  std::uint64_t bytes() const override { return host.bytes(); }
-  InferenceState host;
+  std::int64_t position_;
+  std::vector<std::byte> data;
+  std::int64_t position() const override { return position_; }
+  std::uint64_t bytes() const override { return data.size(); }
+  std::span<const std::byte> host_bytes() const override { return data; }
+  std::span<std::byte> writable_host_bytes() override { return data; }
 };
+
+// The flat size of a state at `position` for `config`.
+std::uint64_t flat_bytes(const ModelConfig& config, std::int64_t position) {
+  const InferenceState empty = InferenceState::empty_for(config);
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < empty.kinds.size(); ++i) {
+    if (empty.kinds[i] == BlockKind::attention) {
+      n += 2ull * static_cast<std::uint64_t>(position) * empty.attention[i].kv_width * sizeof(float);
+    } else {
+      n += empty.hyena[i].fir.size() * sizeof(float) + empty.hyena[i].iir.size() * sizeof(std::complex<float>);
+    }
+  }
+  return n;
+}
+
+// Visits every array of `s` in the flat order, with its size in bytes.
+template <typename State, typename F>
+void for_each_array(State& s, F&& f) {
+  for (std::size_t i = 0; i < s.kinds.size(); ++i) {
+    if (s.kinds[i] == BlockKind::attention) {
+      f(s.attention[i].k.data(), s.attention[i].k.size() * sizeof(float));
+      f(s.attention[i].v.data(), s.attention[i].v.size() * sizeof(float));
+    } else {
+      f(s.hyena[i].fir.data(), s.hyena[i].fir.size() * sizeof(float));
+      f(s.hyena[i].iir.data(), s.hyena[i].iir.size() * sizeof(std::complex<float>));
+    }
+  }
+}
 
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const Checkpoint& ck, const CpuBackendOptions& options)
-      : config_(ck.config()), weights_(ModelWeights::from_checkpoint(ck)) {
+      : config_(ck.config()), weights_(ModelWeights::from_checkpoint(ck)), saved_layout_(layout_tag("cpu-float32-flat-v1", config_)) {
     if (options.threads > 0) {
       omp_set_num_threads(options.threads);
       openblas_set_num_threads(options.threads);
@@ -57,13 +91,41 @@ class CpuBackend final : public Backend {
     dynamic_cast<CpuState&>(state).host = host;
   }
   std::unique_ptr<SavedState> save(const BackendState& state) const override {
-    return std::make_unique<CpuSaved>(dynamic_cast<const CpuState&>(state).host, this);
+    const InferenceState& host = dynamic_cast<const CpuState&>(state).host;
+    auto saved = std::make_unique<CpuSaved>(host.position, flat_bytes(config_, host.position), this);
+    std::byte* dst = saved->data.data();
+    for_each_array(host, [&](const void* src, std::size_t n) {
+      if (n) std::memcpy(dst, src, n);
+      dst += n;
+    });
+    return saved;
   }
   void load(const SavedState& saved, BackendState& state) const override {
     const auto* cpu = dynamic_cast<const CpuSaved*>(&saved);
     if (!cpu || cpu->owner != this) throw std::invalid_argument("this saved state belongs to another model or backend");
-    dynamic_cast<CpuState&>(state).host = cpu->host;
+    InferenceState host = InferenceState::empty_for(config_);
+    host.position = cpu->position_;
+    for (std::size_t i = 0; i < host.kinds.size(); ++i) {
+      if (host.kinds[i] != BlockKind::attention) continue;
+      const std::size_t n = static_cast<std::size_t>(host.position) * host.attention[i].kv_width;
+      host.attention[i].k.resize(n);
+      host.attention[i].v.resize(n);
+    }
+    const std::byte* src = cpu->data.data();
+    for_each_array(host, [&](void* dst, std::size_t n) {
+      if (n) std::memcpy(dst, src, n);
+      src += n;
+    });
+    dynamic_cast<CpuState&>(state).host = std::move(host);
   }
+  std::unique_ptr<SavedState> blank_saved(std::int64_t position, std::uint64_t bytes) const override {
+    if (position < 0 || bytes != flat_bytes(config_, position)) {
+      throw std::invalid_argument("a saved state of " + std::to_string(bytes) + " bytes at position " + std::to_string(position) +
+                                  " does not fit this model's layout");
+    }
+    return std::make_unique<CpuSaved>(position, bytes, this);
+  }
+  std::uint64_t saved_layout() const override { return saved_layout_; }
 
   std::vector<float> forward(std::span<const int> tokens, BackendState& backend_state,
                              const ForwardOptions& options) const override {
@@ -174,6 +236,7 @@ class CpuBackend final : public Backend {
 
   ModelConfig config_;
   ModelWeights weights_;
+  std::uint64_t saved_layout_;
 };
 
 }  // namespace

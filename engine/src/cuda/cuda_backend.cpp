@@ -11,6 +11,7 @@
 #include "cuda_state.h"
 #include "cuda_weights.h"
 #include "hd/engine/backend.h"
+#include "hd/engine/saved_state_file.h"
 #include "hd/kernels/attention.h"
 #include "hd/kernels/elementwise.h"
 #include "hd/kernels/fft_conv.h"
@@ -126,24 +127,8 @@ class CudaBackend final : public Backend {
     }
   }
 
-  std::unique_ptr<SavedState> save(const BackendState& state) const override {
-    auto& s = const_cast<CudaState<T>&>(dynamic_cast<const CudaState<T>&>(state));
-    std::size_t total = 0;
-    for_each_used_buffer(s, [&](void*, std::size_t n) { total += n; });
-    auto saved = std::make_unique<CudaSaved>();
-    saved->owner = this;
-    saved->pos = s.pos;
-    saved->used = total;
-    saved->pool = pinned_pool_;
-    saved->bytes_ = pinned_pool_->acquire(total);
-    auto* dst = static_cast<unsigned char*>(saved->bytes_->data());
-    for_each_used_buffer(s, [&](void* src, std::size_t n) {
-      HD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, ctx_.stream()));
-      dst += n;
-    });
-    ctx_.synchronize();
-    return saved;
-  }
+  std::unique_ptr<SavedState> save(const BackendState& state) const override { return save_to(state, false); }
+  std::unique_ptr<SavedState> save_on_device(const BackendState& state) const override { return save_to(state, true); }
 
   void load(const SavedState& saved_base, BackendState& state) const override {
     const auto* saved_ptr = dynamic_cast<const CudaSaved*>(&saved_base);
@@ -157,12 +142,29 @@ class CudaBackend final : public Backend {
                                   std::to_string(s.capacity));
     }
     s.pos = saved.pos;  // sizes below follow the saved position
-    const auto* src = static_cast<const unsigned char*>(saved.bytes_->data());
+    const auto* src = static_cast<const unsigned char*>(saved.data());
     for_each_used_buffer(s, [&](void* dst, std::size_t n) {
-      HD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, ctx_.stream()));
+      HD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDefault, ctx_.stream()));  // from host or device
       src += n;
     });
     ctx_.synchronize();
+  }
+
+  std::unique_ptr<SavedState> blank_saved(std::int64_t position, std::uint64_t bytes) const override {
+    if (position < 0 || bytes != saved_bytes(position)) {
+      throw std::invalid_argument("a saved state of " + std::to_string(bytes) + " bytes at position " + std::to_string(position) +
+                                  " does not fit this model's layout");
+    }
+    auto saved = std::make_unique<CudaSaved>();
+    saved->owner = this;
+    saved->pos = position;
+    saved->used = bytes;
+    saved->pool = pinned_pool_;
+    saved->bytes_ = pinned_pool_->acquire(bytes);
+    return saved;
+  }
+  std::uint64_t saved_layout() const override {
+    return layout_tag(std::is_same_v<T, float> ? "cuda-float32-v1" : "cuda-bf16-v1", config_);
   }
 
   std::vector<float> forward(std::span<const int> tokens, BackendState& state,
@@ -185,6 +187,44 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // The bytes a saved state at `position` holds (the same order as for_each_used_buffer).
+  std::uint64_t saved_bytes(std::int64_t position) const {
+    const std::uint64_t kv = static_cast<std::uint64_t>(config_.num_kv_heads) * config_.head_dim();
+    const std::uint64_t d = static_cast<std::uint64_t>(config_.hidden_size);
+    std::uint64_t n = 0;
+    for (BlockKind k : config_.blocks) {
+      n += k == BlockKind::attention ? 2 * static_cast<std::uint64_t>(position) * kv * sizeof(T)
+                                     : static_cast<std::uint64_t>(config_.short_filter_length - 1) * 3 * d * sizeof(float) +
+                                           d * static_cast<std::uint64_t>(config_.state_size) * sizeof(float2);
+    }
+    return n;
+  }
+
+  std::unique_ptr<SavedState> save_to(const BackendState& state, bool device) const {
+    auto& s = const_cast<CudaState<T>&>(dynamic_cast<const CudaState<T>&>(state));
+    std::size_t total = 0;
+    for_each_used_buffer(s, [&](void*, std::size_t n) { total += n; });
+    auto saved = std::make_unique<CudaSaved>();
+    saved->owner = this;
+    saved->pos = s.pos;
+    saved->used = total;
+    unsigned char* dst = nullptr;
+    if (device) {
+      saved->device_ = DeviceBuffer<unsigned char>(total);
+      dst = saved->device_.data();
+    } else {
+      saved->pool = pinned_pool_;
+      saved->bytes_ = pinned_pool_->acquire(total);
+      dst = static_cast<unsigned char*>(saved->bytes_->data());
+    }
+    for_each_used_buffer(s, [&](void* src, std::size_t n) {
+      HD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, device ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost, ctx_.stream()));
+      dst += n;
+    });
+    ctx_.synchronize();
+    return saved;
+  }
+
   std::vector<float> decode_step(int token, CudaState<T>& s) const {
     DecodeGraph& g = s.graph;
     cudaStream_t st = ctx_.stream();

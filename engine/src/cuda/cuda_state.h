@@ -78,19 +78,31 @@ class PinnedPool {
   std::size_t keep_ = 0, kept_ = 0, reused_ = 0;
 };
 
-// The used part of every device buffer of a state, back to back in pinned memory (a buffer of
-// the backend's pool, returned to it when the saved state is dropped).
+// The used part of every device buffer of a state, back to back: in pinned host memory (a
+// buffer of the backend's pool, returned to it when the saved state is dropped), or in GPU
+// memory (the prefill cache's fastest tier).
 struct CudaSaved final : SavedState {
   const void* owner = nullptr;  // the backend (weights, layout) the bytes belong to
   std::int64_t pos = 0;
   std::size_t used = 0;
-  std::unique_ptr<PinnedBytes> bytes_;
+  std::unique_ptr<PinnedBytes> bytes_;   // host copy
+  DeviceBuffer<unsigned char> device_;   // or device copy
   std::shared_ptr<PinnedPool> pool;
   ~CudaSaved() override {
     if (pool) pool->give_back(std::move(bytes_));
   }
+  const void* data() const { return bytes_ ? bytes_->data() : static_cast<const void*>(device_.data()); }
   std::int64_t position() const override { return pos; }
   std::uint64_t bytes() const override { return used; }
+  bool on_device() const override { return !bytes_; }
+  std::span<const std::byte> host_bytes() const override {
+    if (!bytes_) return {};
+    return {static_cast<const std::byte*>(bytes_->data()), used};
+  }
+  std::span<std::byte> writable_host_bytes() override {
+    if (!bytes_) return {};
+    return {static_cast<std::byte*>(bytes_->data()), used};
+  }
 };
 
 template <typename T>

@@ -39,6 +39,9 @@ struct AskOptions {
   std::size_t context_budget = 0;       // tokens for the documents; 0: the model's context minus the answer
   float temperature = 0;
   std::uint64_t seed = 0;
+  // The prompt asks for the supporting quote first, then the answer (measured against asking for the
+  // answer directly in bench_answer_quality --compare-prompts).
+  bool quote_first = true;
   std::function<void(const std::string&)> on_text;  // the answer as it streams
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -52,6 +55,7 @@ struct AskResult {
   std::size_t prompt_tokens = 0, cached_tokens = 0, new_tokens = 0, answer_tokens = 0;
   CacheTier cache_tier = CacheTier::none;
   double seconds_to_first_token = 0, decode_tokens_per_second = 0, seconds = 0;
+  double cache_store_seconds = 0;  // of the time to first token, spent keeping the documents' state
   StopReason stop = StopReason::eos;
   std::vector<std::string> notices;
 };

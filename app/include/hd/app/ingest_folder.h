@@ -33,6 +33,7 @@ struct IngestSummary {
   std::size_t indexed = 0, unchanged = 0, duplicates = 0, failed = 0, pruned = 0;
   std::size_t vanished = 0;  // listed, then gone before they could be read
   std::size_t rehashed = 0;  // documents of an older store given their SHA-256 content id
+  std::size_t purged_states = 0;  // cached prefill states of changed or removed documents, deleted
   std::map<std::string, FormatTally> by_format;
   std::vector<std::pair<std::string, std::string>> failures;  // path, reason
   bool cancelled = false;

@@ -33,13 +33,18 @@ class BackendState {
   virtual std::uint64_t bytes() const = 0;  // cache and state memory held
 };
 
-// A copy of a session's state in host memory, in the backend's own layout (bf16 KV cache
-// and all), so moving it back is one copy: the prefill cache of a long document.
+// A copy of a session's state in the backend's own layout (bf16 KV cache and all), so moving it
+// back is one copy: the prefill cache of a long document. In host memory (pinned for the CUDA
+// backend), or, from save_on_device(), in GPU memory: a few milliseconds each way.
 class SavedState {
  public:
   virtual ~SavedState() = default;
   virtual std::int64_t position() const = 0;
   virtual std::uint64_t bytes() const = 0;
+  virtual bool on_device() const { return false; }
+  // The bytes themselves (host copies only), written to disk as they are by the prefill cache.
+  virtual std::span<const std::byte> host_bytes() const = 0;
+  virtual std::span<std::byte> writable_host_bytes() = 0;
 };
 
 class Backend {
@@ -60,6 +65,13 @@ class Backend {
   // Fast copies to and from host memory in the backend's layout (no conversion).
   virtual std::unique_ptr<SavedState> save(const BackendState& state) const = 0;
   virtual void load(const SavedState& saved, BackendState& state) const = 0;
+  // The same in the GPU's memory; null where the backend has none (the CPU).
+  virtual std::unique_ptr<SavedState> save_on_device(const BackendState&) const { return nullptr; }
+  // An empty host saved state of `bytes` at `position`, for the disk tier to read into; refuses
+  // (std::invalid_argument) a size this backend's layout does not give for that position.
+  virtual std::unique_ptr<SavedState> blank_saved(std::int64_t position, std::uint64_t bytes) const = 0;
+  // What the saved bytes mean (backend, element types, shapes): files of another layout are refused.
+  virtual std::uint64_t saved_layout() const = 0;
 };
 
 struct CpuBackendOptions {

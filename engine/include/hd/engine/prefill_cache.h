@@ -4,20 +4,27 @@
 // cannot be truncated like a KV cache, so states are stored at chosen boundaries (the caller's
 // document boundaries), and a lookup takes the longest stored boundary the new prompt starts with.
 //
-// Two tiers, each with a byte budget, least recently used evicted first:
-// - memory: Session::save() copies in the backend's own layout (for the CUDA backend, host memory
-//   it copies back in one transfer);
-// - disk: Session::snapshot() files (versioned, checksummed, tied to the model's fingerprint) in a
-//   folder, with the exact token prefix beside each; a state evicted from memory goes to disk.
+// Three tiers, each with a byte budget, least recently used evicted first:
+// - gpu: a copy in GPU memory (backends with one): restoring is a device-to-device copy;
+// - memory: a copy in host memory in the backend's layout (pinned for the CUDA backend);
+// - disk: the host copy's bytes as they are (saved_state_file.h: versioned, checksummed, tied to
+//   the model's fingerprint and the backend's layout) in a folder, with the exact token prefix and
+//   the entry's tags beside each. Files are written by a background thread, so storing a state
+//   costs only the copy to host memory; flush() waits for the writes.
 // Keys are the model's fingerprint and the exact token prefix: an entry is used only when its
-// tokens equal the prompt's first tokens, so a changed document or another model never matches.
-// A damaged or foreign file is refused, deleted and counted, never trusted.
+// tokens equal the prompt's first tokens, so a changed document or another model never matches;
+// purge(tag) drops at once what a changed document left behind. A damaged or foreign file is
+// refused, deleted and counted, never trusted.
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hd/engine/session.h"
@@ -25,19 +32,22 @@
 namespace hd {
 
 struct PrefillCacheOptions {
+  std::uint64_t gpu_budget_bytes = 0;          // 0: no GPU tier (the CPU backend never has one)
   std::uint64_t memory_budget_bytes = 8ull << 30;
   std::filesystem::path disk_dir;              // empty: no disk tier
   std::uint64_t disk_budget_bytes = 32ull << 30;
 };
 
 struct PrefillCacheStats {
-  std::uint64_t memory_bytes = 0, disk_bytes = 0;
-  std::size_t memory_entries = 0, disk_entries = 0;
-  std::size_t hits_memory = 0, hits_disk = 0, misses = 0, refused_files = 0, evicted = 0;
+  std::uint64_t gpu_bytes = 0, memory_bytes = 0, disk_bytes = 0;
+  std::size_t gpu_entries = 0, memory_entries = 0, disk_entries = 0;
+  std::size_t hits_gpu = 0, hits_memory = 0, hits_disk = 0, misses = 0;
+  std::size_t refused_files = 0, evicted = 0, purged = 0, write_failures = 0, pending_writes = 0;
+  std::string last_write_error;
 };
 
 // Where the tokens a prompt reused came from.
-enum class CacheTier { none, memory, disk };
+enum class CacheTier { none, gpu, memory, disk };
 const char* to_string(CacheTier tier);
 
 struct CacheLookup {
@@ -45,20 +55,29 @@ struct CacheLookup {
   CacheTier tier = CacheTier::none;
 };
 
+// Removes the disk tier's files in `dir` that carry `tag` (and unreadable ones), for a process that
+// holds no cache, e.g. ingest after a document changed; returns how many entries were removed.
+std::size_t purge_prefill_files(const std::filesystem::path& dir, const std::string& tag);
+
 class PrefillCache {
  public:
   PrefillCache(std::uint64_t model_fingerprint, PrefillCacheOptions options);
-  ~PrefillCache();
+  ~PrefillCache();  // waits for pending disk writes: nothing stored is lost
   PrefillCache(const PrefillCache&) = delete;
   PrefillCache& operator=(const PrefillCache&) = delete;
 
   // Restores into `session` (reset first) the longest stored prefix of `tokens` among
   // `boundaries` (prefix lengths, any order); returns its length and tier.
   CacheLookup restore_longest(Session& session, std::span<const int> tokens, std::span<const std::size_t> boundaries);
-  // Stores the session's state as the state after `prefix` (session.position() == prefix.size()).
-  void store(const Session& session, std::span<const int> prefix);
+  // Stores the session's state as the state after `prefix` (session.position() == prefix.size()),
+  // with tags (e.g. the documents it holds) for purge().
+  void store(const Session& session, std::span<const int> prefix, std::vector<std::string> tags = {});
   bool contains(std::span<const int> prefix) const;
-  void clear();
+  // Drops every entry carrying `tag`, in every tier; returns how many were dropped.
+  std::size_t purge(const std::string& tag);
+  void flush();  // waits until every pending disk write is done
+  void clear();  // empties the GPU and memory tiers
+  void clear(CacheTier tier);  // empties one of them (gpu or memory)
 
   PrefillCacheStats stats() const;
 
@@ -66,20 +85,36 @@ class PrefillCache {
   struct Entry {
     std::vector<int> tokens;
     std::uint64_t key = 0;
-    std::unique_ptr<SavedState> state;  // memory tier
-    std::uint64_t bytes = 0;
+    std::shared_ptr<const SavedState> state;
+    std::vector<std::string> tags;
+    std::uint64_t layout = 0;  // the backend's saved-state layout, for the disk file
+  };
+  struct Tier {
+    std::list<Entry> entries;  // most recently used first
+    std::uint64_t budget = 0;
+    std::uint64_t bytes() const;
   };
   std::uint64_t key_of(std::span<const int> prefix) const;
   std::filesystem::path file_of(std::uint64_t key) const;
-  void evict_memory();
-  void write_to_disk(const Session& session, const Entry& e);
-  bool restore_from_disk(Session& session, std::span<const int> prefix);
+  bool restore_from(Tier& tier, Session& session, std::span<const int> prefix, std::uint64_t key);
+  void put(Tier& tier, Entry e);
+  void put_on_gpu(const Session& session, const Entry& like);
+  std::shared_ptr<const SavedState> read_from_disk(Session& session, std::span<const int> prefix, std::vector<std::string>& tags);
+  void write_loop();
   void evict_disk();
 
   std::uint64_t fingerprint_;
   PrefillCacheOptions options_;
-  std::list<Entry> memory_;  // most recently used first
+  Tier gpu_, memory_;
   PrefillCacheStats stats_;
+
+  // The disk writer: entries wait here (their host copies shared with the memory tier) until the
+  // background thread has written them.
+  mutable std::mutex mutex_;  // guards pending_, stats_ and the disk folder
+  std::condition_variable wake_, idle_;
+  std::deque<Entry> pending_;
+  bool writing_ = false, stopping_ = false;
+  std::thread writer_;
 };
 
 }  // namespace hd

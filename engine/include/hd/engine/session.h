@@ -39,6 +39,8 @@ class Session {
   // The state kept in host memory in the backend's own layout: the fast way to come back to
   // a document that was read before (a follow-up question).
   std::unique_ptr<SavedState> save() const;
+  // The same in GPU memory (restoring is a device-to-device copy); null on a backend without one.
+  std::unique_ptr<SavedState> save_on_device() const;
   void resume(const SavedState& saved);
   void reset();
 
