@@ -59,6 +59,6 @@ pkg_check_modules(GUMBO REQUIRED IMPORTED_TARGET gumbo)
 pkg_check_modules(CMARK REQUIRED IMPORTED_TARGET libcmark)
 pkg_check_modules(UCHARDET REQUIRED IMPORTED_TARGET uchardet)
 if(HD_BUILD_UI)
-  find_package(Qt6 REQUIRED COMPONENTS Widgets)
+  find_package(Qt6 REQUIRED COMPONENTS Widgets Pdf Test)
 endif()
 

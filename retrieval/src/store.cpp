@@ -123,12 +123,17 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& dir) {
     throw StoreError(path + ": the store has schema version " + std::to_string(version) + ", newer than this " +
                      "program's " + std::to_string(kSchemaVersion) + "; use a newer HyenaDesk");
   }
-  for (; version < kSchemaVersion; ++version) {
-    // Each step is one transaction: a crash leaves the store at the previous version.
+  while (version < kSchemaVersion) {
+    // Each step is one transaction: a crash leaves the store at the previous version. The version
+    // is read again under the write lock, so two programs (or two threads) opening a new store at
+    // once never run the same step twice: the second finds it done.
     sqlite::Transaction tx(db);
+    version = static_cast<int>(sqlite::query_int(db, "PRAGMA user_version"));
+    if (version >= kSchemaVersion) break;
     sqlite::exec(db, kMigrations[version]);
     sqlite::exec(db, "PRAGMA user_version=" + std::to_string(version + 1));
     tx.commit();
+    ++version;
   }
   return store;
 }

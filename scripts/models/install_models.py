@@ -12,7 +12,7 @@ Any mismatch stops with the reason and leaves the models folder as it was (impor
 NAME.partial and renamed).
 
 Sets: test = SmolLM2-135M (the small real model the suite uses); default = the default answer
-model; all = every model in the list. The models folder's `default-model` names the best installed
+model; ci = both (the suite also holds the default model to a floor of labelled answers); all = every model in the list. The models folder's `default-model` names the best installed
 model unless a person chose one (`hyenadesk models --set-default NAME`).
 """
 import argparse
@@ -28,7 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import import_gguf  # noqa: E402
 
-SETS = {"test": ["smollm2-135m-instruct"], "default": ["qwen2.5-coder-1.5b-instruct"]}
+SETS = {"test": ["smollm2-135m-instruct"], "default": ["qwen2.5-coder-1.5b-instruct"],
+        "ci": ["smollm2-135m-instruct", "qwen2.5-coder-1.5b-instruct"]}
 SET_BY_SETUP = "# set by scripts/setup: the best installed model (hyenadesk models --set-default NAME to choose)"
 
 
@@ -138,7 +139,7 @@ def update_default(models_dir, models):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--set", choices=["test", "default", "all", "none"], default="all")
+    p.add_argument("--set", choices=["test", "default", "ci", "all", "none"], default="all")
     p.add_argument("--models-dir", required=True)
     p.add_argument("--cache")
     p.add_argument("--lock", default=os.path.join(HERE, "packaged-models.json"))

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "hd/retrieval/store.h"
 #include "support/temp_dir.h"
 
@@ -18,6 +22,31 @@ TEST(Store, CreatesDatabaseInWalModeAtCurrentSchema) {
   EXPECT_EQ(store->schema_version(), Store::kSchemaVersion);
   EXPECT_EQ(store->journal_mode(), "wal");
   EXPECT_EQ(store->document_count(), 0);
+}
+
+// The desktop app opens the store from two threads at start (ingest and engine): on a new store
+// both must succeed, the migrations running once (before the fix the second failed with "table
+// store_meta already exists").
+TEST(Store, OpeningANewStoreFromSeveralThreadsAtOnceRunsEachMigrationOnce) {
+  for (int round = 0; round < 20; ++round) {
+    test::TempDir dir;
+    std::vector<std::thread> threads;
+    std::atomic<int> opened{0};
+    std::vector<std::string> errors(4);
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          auto s = Store::open(dir / "store");
+          if (s->schema_version() == Store::kSchemaVersion) ++opened;
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (const auto& e : errors) EXPECT_EQ(e, "");
+    ASSERT_EQ(opened.load(), 4) << "round " << round;
+  }
 }
 
 TEST(Store, ReopeningKeepsDataAndVersion) {

@@ -1,41 +1,250 @@
 #include "main_window.h"
 
-#include <QFormLayout>
+#include <QAction>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFileSystemWatcher>
 #include <QLabel>
-#include <QPushButton>
-#include <QVBoxLayout>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTimer>
 
-#include "hd/app/build_info.h"
+#include "chat_panel.h"
+#include "engine_worker.h"
+#include "hd/app/export_markdown.h"
 #include "hd/app/version.h"
+#include "hd/kernels/device.h"
+#include "ingest_worker.h"
+#include "library_panel.h"
+#include "settings_dialog.h"
+#include "viewer_panel.h"
 
-MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidget* parent) : QMainWindow(parent) {
+MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidget* parent)
+    : QMainWindow(parent), settings_(UiSettings::load(storeDir, modelsDir)) {
+  registerUiTypes();
   setWindowTitle(QStringLiteral("HyenaDesk %1").arg(QString::fromUtf8(hd::version())));
-  auto* central = new QWidget(this);
-  auto* layout = new QVBoxLayout(central);
+  library_ = new LibraryPanel(this);
+  chat_ = new ChatPanel(this);
+  viewer_ = new ViewerPanel(this);
+  auto* split = new QSplitter(this);
+  split->setObjectName("mainSplitter");
+  split->addWidget(library_);
+  split->addWidget(chat_);
+  split->addWidget(viewer_);
+  split->setStretchFactor(0, 2);
+  split->setStretchFactor(1, 3);
+  split->setStretchFactor(2, 3);
+  setCentralWidget(split);
 
-  auto* title = new QLabel(QStringLiteral("<h2>HyenaDesk %1</h2>").arg(QString::fromUtf8(hd::version())), central);
-  layout->addWidget(title);
+  job_ = new QLabel(tr("Ready"), this);
+  job_->setObjectName("jobStatus");
+  cache_ = new QLabel(this);
+  cache_->setObjectName("cacheStatus");
+  const hd::DeviceInfo gpu = hd::query_device(0);
+  gpu_ = new QLabel(gpu.available ? tr("GPU: %1, %2 GB").arg(QString::fromStdString(gpu.name)).arg(gpu.memory_bytes >> 30)
+                                  : tr("GPU: none (CPU)"),
+                    this);
+  gpu_->setObjectName("gpuStatus");
+  statusBar()->addWidget(job_, 1);
+  statusBar()->addPermanentWidget(cache_);
+  statusBar()->addPermanentWidget(gpu_);
 
-  auto* form = new QFormLayout();
-  auto* store = new QLabel(storeDir, central);
-  store->setObjectName(QStringLiteral("storePath"));
-  store->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  auto* models = new QLabel(modelsDir, central);
-  models->setObjectName(QStringLiteral("modelsPath"));
-  models->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  form->addRow(QStringLiteral("Store:"), store);
-  form->addRow(QStringLiteral("Models:"), models);
-  layout->addLayout(form);
+  // Workers: each on its own thread, below normal priority so the window stays responsive.
+  ingestWorker_ = new IngestWorker(settings_.storeDir, settings_.modelsDir);
+  engineWorker_ = new EngineWorker(settings_);
+  ingestWorker_->moveToThread(&ingestThread_);
+  engineWorker_->moveToThread(&engineThread_);
+  ingestThread_.setObjectName("ingest");
+  engineThread_.setObjectName("engine");
+  connect(&ingestThread_, &QThread::finished, ingestWorker_, &QObject::deleteLater);
+  connect(&engineThread_, &QThread::finished, engineWorker_, &QObject::deleteLater);
+  ingestThread_.start(QThread::LowPriority);
+  engineThread_.start(QThread::LowPriority);
 
-  auto* build = new QLabel(QString::fromStdString(hd::build_info_text()).toHtmlEscaped().replace('\n', "<br>"),
-                           central);
-  build->setTextFormat(Qt::RichText);
-  layout->addWidget(build);
+  connect(this, &MainWindow::ingestRequested, ingestWorker_, &IngestWorker::ingest);
+  connect(this, &MainWindow::removeRequested, ingestWorker_, &IngestWorker::remove);
+  connect(this, &MainWindow::collectionRequested, ingestWorker_, &IngestWorker::addToCollection);
+  connect(ingestWorker_, &IngestWorker::progress, library_, &LibraryPanel::showProgress);
+  connect(ingestWorker_, &IngestWorker::progress, this,
+          [this](int done, int total, const QString&) { setJob(tr("Reading documents: %1 of %2").arg(done).arg(total)); });
+  connect(ingestWorker_, &IngestWorker::finished, this, [this](const QString& summary, bool cancelled) {
+    library_->ingestFinished(summary);
+    ingesting_ = false;
+    setJob(summary);
+    emit ingestDone(cancelled);
+    if (!pendingIngest_.isEmpty()) addPaths(std::exchange(pendingIngest_, {}));
+  });
+  connect(ingestWorker_, &IngestWorker::libraryChanged, this, &MainWindow::libraryChanged);
+  connect(ingestWorker_, &IngestWorker::failed, this, [this](const QString& m) { setJob(m); });
+  connect(library_, &LibraryPanel::addRequested, this, &MainWindow::addPaths);
+  connect(library_, &LibraryPanel::removeRequested, this, [this](const QStringList& paths) { emit removeRequested(paths); });
+  connect(library_, &LibraryPanel::cancelRequested, this, [this] { ingestWorker_->cancel(); });
+  connect(library_, &LibraryPanel::summarizeRequested, this, &MainWindow::summarizeDocument);
 
-  auto* close = new QPushButton(QStringLiteral("Close"), central);
-  connect(close, &QPushButton::clicked, this, &QWidget::close);
-  layout->addWidget(close, 0, Qt::AlignRight);
+  connect(this, &MainWindow::askRequested, engineWorker_, &EngineWorker::ask);
+  connect(this, &MainWindow::summarizeRequested, engineWorker_, &EngineWorker::summarize);
+  connect(this, &MainWindow::locateRequested, engineWorker_, &EngineWorker::locate);
+  connect(this, &MainWindow::exportRequested, engineWorker_, &EngineWorker::exportText);
+  connect(this, &MainWindow::configureRequested, engineWorker_, &EngineWorker::configure);
+  connect(engineWorker_, &EngineWorker::status, chat_, &ChatPanel::setModelStatus);
+  connect(engineWorker_, &EngineWorker::token, chat_, &ChatPanel::appendToken);
+  connect(engineWorker_, &EngineWorker::answered, this, [this](const UiAnswer& a) {
+    chat_->showAnswer(a);
+    answering_ = false;
+    setJob(a.summary ? tr("Summary done") : tr("Answered"));
+    emit answerDone();
+  });
+  connect(engineWorker_, &EngineWorker::failed, this, [this](const QString& m) {
+    if (answering_) {
+      chat_->showError(m);
+      answering_ = false;
+      emit answerDone();
+    }
+    setJob(m);
+  });
+  connect(engineWorker_, &EngineWorker::summaryProgress, this, [this](int done, int all, double, double left) {
+    setJob(tr("Summarizing: section %1 of %2, about %3 s left").arg(done).arg(all).arg(left, 0, 'f', 0));
+  });
+  connect(engineWorker_, &EngineWorker::located, viewer_, &ViewerPanel::show);
+  connect(engineWorker_, &EngineWorker::cacheUse, cache_, &QLabel::setText);
+  connect(chat_, &ChatPanel::askRequested, this, [this](const QString& q) {
+    QVector<long long> ids;
+    if (chat_->scope() == ChatPanel::SelectedDocuments) {
+      ids = library_->selectedDocumentIds();
+      if (ids.isEmpty()) {
+        chat_->showError(tr("No document is selected in the library: select some, or ask all documents."));
+        return;
+      }
+    }
+    answering_ = true;
+    setJob(tr("Answering…"));
+    emit askRequested(q, ids, chat_->scopeCollection());
+  });
+  connect(chat_, &ChatPanel::stopRequested, this, [this] { engineWorker_->stop(); });
+  connect(chat_, &ChatPanel::sourceOpened, this, [this](const UiSource& s) { emit locateRequested(s); });
+  connect(chat_, &ChatPanel::exportRequested, this, &MainWindow::exportAnswer);
 
-  setCentralWidget(central);
-  resize(640, 300);
+  watcher_ = new QFileSystemWatcher(this);
+  quiet_ = new QTimer(this);
+  quiet_->setSingleShot(true);
+  quiet_->setInterval(2000);
+  connect(watcher_, &QFileSystemWatcher::directoryChanged, this, [this](const QString& dir) {
+    if (!changedFolders_.contains(dir)) changedFolders_ << dir;
+    quiet_->start();  // restarted by every change: ingest once the folder is quiet
+  });
+  connect(quiet_, &QTimer::timeout, this, [this] { addPaths(std::exchange(changedFolders_, {})); });
+
+  buildMenus();
+  QSettings q;
+  restoreGeometry(q.value("window/geometry").toByteArray());
+  restoreState(q.value("window/state").toByteArray());
+  split->restoreState(q.value("window/splitter").toByteArray());
+  if (!q.contains("window/geometry")) resize(1280, 760);
+  QMetaObject::invokeMethod(ingestWorker_, &IngestWorker::open, Qt::QueuedConnection);
+  emit configureRequested(settings_);  // loads the model on the engine thread
+}
+
+MainWindow::~MainWindow() {
+  ingestWorker_->cancel();
+  engineWorker_->stop();
+  ingestThread_.quit();
+  engineThread_.quit();
+  ingestThread_.wait();  // stops between files: nothing stored is lost
+  engineThread_.wait();
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Add &files…"), QKeySequence::Open, library_, &LibraryPanel::addFilesByDialog);
+  file->addAction(tr("Add f&older…"), QKeySequence(tr("Ctrl+Shift+O")), library_, &LibraryPanel::addFolderByDialog);
+  file->addAction(tr("&Settings…"), QKeySequence(tr("Ctrl+,")), this, &MainWindow::openSettings);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+  QMenu* docs = menuBar()->addMenu(tr("&Library"));
+  docs->addAction(tr("&Summarize selected"), QKeySequence(tr("Ctrl+Shift+S")), this, [this] {
+    const auto ids = library_->selectedDocumentIds();
+    if (!ids.isEmpty()) summarizeDocument(ids.front(), library_->selectedPaths().front());
+  });
+  docs->addAction(tr("&Remove selected"), QKeySequence::Delete, this, [this] {
+    if (!library_->selectedPaths().isEmpty()) emit removeRequested(library_->selectedPaths());
+  });
+  docs->addAction(tr("&Cancel reading"), QKeySequence(tr("Ctrl+.")), this, [this] { ingestWorker_->cancel(); });
+  docs->addAction(tr("Go to the &library"), QKeySequence(tr("Ctrl+1")), this, [this] { library_->table()->setFocus(); });
+  QMenu* chat = menuBar()->addMenu(tr("&Chat"));
+  chat->addAction(tr("&Ask a question"), QKeySequence(tr("Ctrl+L")), chat_, &ChatPanel::focusQuestion);
+  chat->addAction(tr("&Stop the answer"), QKeySequence(tr("Ctrl+Shift+X")), this, [this] { engineWorker_->stop(); });
+}
+
+void MainWindow::addPaths(const QStringList& paths) {
+  if (paths.isEmpty()) return;
+  if (ingesting_) {  // one ingest at a time; this one follows
+    for (const QString& p : paths) {
+      if (!pendingIngest_.contains(p)) pendingIngest_ << p;
+    }
+    return;
+  }
+  ingesting_ = true;
+  setJob(tr("Reading documents…"));
+  for (const QString& p : paths) {
+    const QFileInfo info(p);
+    if (info.isDir()) {
+      watcher_->addPath(info.absoluteFilePath());
+      emit collectionRequested(info.fileName(), {info.absoluteFilePath()});
+    }
+  }
+  emit ingestRequested(paths);
+}
+
+void MainWindow::summarizeDocument(long long documentId, const QString& title) {
+  if (answering_) return;
+  answering_ = true;
+  chat_->beginAnswer(tr("Summary of %1").arg(title));
+  setJob(tr("Summarizing %1…").arg(title));
+  emit summarizeRequested(documentId, QStringLiteral("medium"), title);
+}
+
+void MainWindow::libraryChanged(const UiLibrary& entries, const QStringList& collections) {
+  library_->model()->setEntries(entries);
+  chat_->setCollections(collections);
+}
+
+void MainWindow::openSettings() {
+  SettingsDialog dialog(settings_, this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  settings_ = dialog.settings();
+  settings_.save();
+  setJob(tr("Loading the model…"));
+  emit configureRequested(settings_);
+}
+
+void MainWindow::exportAnswer(const UiAnswer& answer) {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export as Markdown"), QStringLiteral("answer.md"), tr("Markdown (*.md)"));
+  if (path.isEmpty()) return;
+  std::vector<hd::ExportSource> sources;
+  for (const UiSource& s : answer.sources) {
+    sources.push_back({s.number, s.title.toStdString(), s.path.toStdString(), s.section.toStdString(), s.quote.toStdString(),
+                       s.pageFirst, s.pageLast});
+  }
+  const std::string heading = answer.question.isEmpty() ? "HyenaDesk" : answer.question.toStdString();
+  emit exportRequested(path, QString::fromStdString(hd::answer_markdown(heading, answer.text.toStdString(), sources, answer.partial)));
+}
+
+void MainWindow::setJob(const QString& text) {
+  // One line in the status bar (an error from SQLite can be pages long); all of it in the tooltip.
+  const QString line = text.section('\n', 0, 0);
+  job_->setText(line.size() > 160 ? line.left(157) + QStringLiteral("…") : line);
+  job_->setToolTip(text);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  QSettings q;
+  q.setValue("window/geometry", saveGeometry());
+  q.setValue("window/state", saveState());
+  q.setValue("window/splitter", static_cast<QSplitter*>(centralWidget())->saveState());
+  QMainWindow::closeEvent(event);
 }

@@ -1,0 +1,32 @@
+#pragma once
+// Settings: the models folder and the model (with what `hyenadesk models` says of each), device,
+// context and answer budgets, the prefill cache's budget per tier, the embedder's device.
+#include <QDialog>
+
+#include "settings.h"
+
+class QComboBox;
+class QLineEdit;
+class QSpinBox;
+
+class SettingsDialog : public QDialog {
+  Q_OBJECT
+
+ public:
+  SettingsDialog(const UiSettings& settings, QWidget* parent = nullptr);
+  UiSettings settings() const;
+
+ private:
+  void listModels();
+
+  UiSettings base_;
+  QLineEdit* modelsDir_;
+  QComboBox* model_;
+  QComboBox* device_;
+  QComboBox* embedderDevice_;
+  QSpinBox* context_;
+  QSpinBox* answer_;
+  QSpinBox* gpuCache_;
+  QSpinBox* memoryCache_;
+  QSpinBox* diskCache_;
+};

@@ -1,0 +1,44 @@
+#pragma once
+// Plain values that cross threads in queued signals (registered with Qt's meta-type system).
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include "hd/app/library.h"
+#include "settings.h"
+
+struct UiSource {
+  int number = 0;
+  QString title, path, section, quote;
+  int pageFirst = 0, pageLast = 0;
+  long long documentId = 0;
+  QVector<long long> chunkIds;
+};
+
+struct UiAnswer {
+  QString question, text;
+  bool extractive = false, partial = false, summary = false;
+  QVector<UiSource> sources;
+  QStringList notices;
+  double secondsToFirstToken = 0, tokensPerSecond = 0, seconds = 0;
+  QString cacheTier;
+  qulonglong cachedTokens = 0, newTokens = 0;
+};
+
+struct UiPassage {
+  QString path, format, text;
+  int pageFirst = 0, pageLast = 0;
+  int begin = 0, end = 0;  // the passage in `text` (formats without pages)
+  QString quote;
+};
+
+using UiLibrary = QVector<hd::LibraryEntry>;
+
+Q_DECLARE_METATYPE(UiSource)
+Q_DECLARE_METATYPE(UiAnswer)
+Q_DECLARE_METATYPE(UiPassage)
+Q_DECLARE_METATYPE(UiLibrary)
+
+void registerUiTypes();
+Q_DECLARE_METATYPE(UiSettings)
