@@ -132,6 +132,7 @@ void ChatPanel::beginAnswer(const QString& title) {
 
 void ChatPanel::appendToken(const QString& piece) {
   streamed_ += piece;
+  ++pieces_;
   QTextCursor c = transcript_->textCursor();
   c.movePosition(QTextCursor::End);
   c.insertText(piece);

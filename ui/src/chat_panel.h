@@ -23,6 +23,7 @@ class ChatPanel : public QWidget {
   QString scopeCollection() const;  // the collection picked, or empty
   Scope scope() const;
   const UiAnswer& lastAnswer() const { return last_; }
+  int piecesShown() const { return pieces_; }  // pieces streamed into the transcript so far
 
  public slots:
   void setCollections(const QStringList& names);
@@ -52,5 +53,6 @@ class ChatPanel : public QWidget {
   QLabel* timing_;
   QListWidget* sources_;
   QString streamed_;
+  int pieces_ = 0;
   UiAnswer last_;
 };

@@ -39,7 +39,10 @@ LibraryPanel::LibraryPanel(QWidget* parent) : QWidget(parent), model_(new Librar
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->setContextMenuPolicy(Qt::CustomContextMenu);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->horizontalHeader()->setSectionResizeMode(LibraryModel::Title, QHeaderView::Stretch);
+  table_->horizontalHeader()->setSectionResizeMode(LibraryModel::Status, QHeaderView::Interactive);
+  table_->setWordWrap(false);
   table_->verticalHeader()->hide();
   layout->addWidget(table_);
 

@@ -39,6 +39,7 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
   split->setStretchFactor(0, 2);
   split->setStretchFactor(1, 3);
   split->setStretchFactor(2, 3);
+  split->setSizes({420, 480, 380});
   setCentralWidget(split);
 
   job_ = new QLabel(tr("Ready"), this);

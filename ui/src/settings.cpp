@@ -19,6 +19,7 @@ UiSettings UiSettings::load(const QString& storeDir, const QString& modelsDir) {
   s.gpuCacheMb = q.value("cache/gpuMb", s.gpuCacheMb).toInt();
   s.memoryCacheMb = q.value("cache/memoryMb", s.memoryCacheMb).toInt();
   s.diskCacheMb = q.value("cache/diskMb", s.diskCacheMb).toInt();
+  s.cpuThreads = q.value("engine/cpuThreads", 0).toInt();
   return s;
 }
 
@@ -33,6 +34,7 @@ void UiSettings::save() const {
   q.setValue("cache/gpuMb", gpuCacheMb);
   q.setValue("cache/memoryMb", memoryCacheMb);
   q.setValue("cache/diskMb", diskCacheMb);
+  q.setValue("engine/cpuThreads", cpuThreads);
 }
 
 hd::AnswerServiceOptions UiSettings::serviceOptions() const {
@@ -43,6 +45,7 @@ hd::AnswerServiceOptions UiSettings::serviceOptions() const {
   o.device = device == "cpu" ? hd::DevicePreference::cpu : device == "cuda" ? hd::DevicePreference::cuda : hd::DevicePreference::automatic;
   o.embedder_device = embedderDevice == "cuda" ? hd::EmbedderDevice::cuda : embedderDevice == "auto" ? hd::EmbedderDevice::automatic
                                                                                                     : hd::EmbedderDevice::cpu;
+  o.cpu_threads = cpuThreads;
   o.gpu_cache_mb = static_cast<std::uint64_t>(gpuCacheMb);
   o.memory_cache_mb = static_cast<std::uint64_t>(memoryCacheMb);
   o.disk_cache_mb = static_cast<std::uint64_t>(diskCacheMb);

@@ -12,6 +12,7 @@ struct UiSettings {
   int contextBudget = 0;   // tokens for documents; 0: the model's context minus the answer
   int answerTokens = 256;
   int gpuCacheMb = 2048, memoryCacheMb = 4096, diskCacheMb = 32768;
+  int cpuThreads = 0;      // 0: all cores
 
   static UiSettings load(const QString& storeDir, const QString& modelsDir);
   void save() const;

@@ -22,7 +22,10 @@ struct Citation {
 };
 
 struct AttributionOptions {
-  double threshold = 0.55;         // chosen by hand; not yet tuned on labelled attributions
+  // Measured (bench_answer_quality at bf44324, Qwen2.5-Coder-1.5B, 12 labelled questions): every
+  // threshold from 0.35 to 0.60 finds the labelled document for 11 questions with 21 citations;
+  // from 0.65 one question loses it. 0.55 sits inside that plateau, away from its edge.
+  double threshold = 0.55;
   double marker_threshold = 0.30;
 };
 
