@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 #include "sqlite_util.h"
 
 namespace hd {
@@ -114,7 +117,14 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& dir) {
   }
   sqlite3* db = store->db_;
   sqlite3_busy_timeout(db, 5000);
-  // A file that is not SQLite fails here, before anything is written to it.
+  // A file that is not SQLite fails here, before anything is written to it. Switching a new file to
+  // WAL takes an exclusive lock without waiting on the busy handler: when another connection is
+  // opening the same new store at this moment, try again for up to the busy timeout.
+  for (int attempt = 0;; ++attempt) {
+    const int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || attempt == 500) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   sqlite::query_text(db, "PRAGMA journal_mode=WAL");
   sqlite::exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL");
 

@@ -28,7 +28,7 @@ TEST(Store, CreatesDatabaseInWalModeAtCurrentSchema) {
 // both must succeed, the migrations running once (before the fix the second failed with "table
 // store_meta already exists").
 TEST(Store, OpeningANewStoreFromSeveralThreadsAtOnceRunsEachMigrationOnce) {
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0; round < 100; ++round) {
     test::TempDir dir;
     std::vector<std::thread> threads;
     std::atomic<int> opened{0};

@@ -32,8 +32,14 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   modelStatus_ = new QLabel(this);
   modelStatus_->setObjectName("modelStatus");
   modelStatus_->setWordWrap(true);
+  openModels_ = new QPushButton(tr("Open the models folder"), this);
+  openModels_->setObjectName("openModelsFolder");
+  openModels_->setAccessibleName(tr("Open the models folder to install a language model"));
+  openModels_->hide();
+  connect(openModels_, &QPushButton::clicked, this, &ChatPanel::openModelsFolderRequested);
   layout->addLayout(top);
   layout->addWidget(modelStatus_);
+  layout->addWidget(openModels_, 0, Qt::AlignLeft);
 
   transcript_ = new QTextBrowser(this);
   transcript_->setObjectName("transcript");
@@ -110,9 +116,10 @@ void ChatPanel::setCollections(const QStringList& names) {
 }
 
 void ChatPanel::setModelStatus(const QString& status, bool hasModel) {
+  openModels_->setVisible(!hasModel);
   modelStatus_->setText(hasModel ? tr("Model: %1").arg(status)
                                  : tr("<b>No language model</b>: answers are extractive (the passages that answer). "
-                                      "Run <code>scripts/setup</code> or use Settings → Open models folder. (%1)")
+                                      "Run <code>scripts/setup</code>, or put a model in the models folder. (%1)")
                                        .arg(status.section('\n', 0, 0).left(200).toHtmlEscaped()));
 }
 

@@ -39,12 +39,14 @@ class ChatPanel : public QWidget {
   void stopRequested();
   void sourceOpened(const UiSource& source);
   void exportRequested(const UiAnswer& answer);
+  void openModelsFolderRequested();
 
  private:
   void setBusy(bool busy);
 
   QComboBox* scope_;
   QLabel* modelStatus_;
+  QPushButton* openModels_;
   QTextBrowser* transcript_;
   QLineEdit* question_;
   QPushButton* ask_;

@@ -38,7 +38,11 @@ void IngestWorker::refresh() {
 }
 
 void IngestWorker::ingest(const QStringList& paths) {
-  if (!store_) return;
+  if (!store_) open();
+  if (!store_) {
+    emit finished(tr("Nothing was read: the library could not be opened"), false);
+    return;
+  }
   cancel_ = false;
   std::vector<fs::path> roots;
   for (const QString& p : paths) roots.emplace_back(p.toStdString());

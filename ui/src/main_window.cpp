@@ -2,6 +2,9 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QDesktopServices>
+#include <QDir>
+#include <QUrl>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFileSystemWatcher>
@@ -129,6 +132,10 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
   connect(chat_, &ChatPanel::stopRequested, this, [this] { engineWorker_->stop(); });
   connect(chat_, &ChatPanel::sourceOpened, this, [this](const UiSource& s) { emit locateRequested(s); });
   connect(chat_, &ChatPanel::exportRequested, this, &MainWindow::exportAnswer);
+  connect(chat_, &ChatPanel::openModelsFolderRequested, this, [this] {
+    QDir().mkpath(settings_.modelsDir);
+    QDesktopServices::openUrl(QUrl::fromLocalFile(settings_.modelsDir));
+  });
 
   watcher_ = new QFileSystemWatcher(this);
   quiet_ = new QTimer(this);

@@ -29,6 +29,7 @@ class MainWindow : public QMainWindow {
   ChatPanel* chat() const { return chat_; }
   ViewerPanel* viewer() const { return viewer_; }
   bool busy() const { return ingesting_ || answering_; }
+  IngestWorker* ingestWorker() const { return ingestWorker_; }  // for tests: its signals, from its thread
 
  public slots:
   void addPaths(const QStringList& paths);  // ingest, and remember folders as watched collections
