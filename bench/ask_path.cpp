@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
       const AskResult a = ask(r, question, o);
       report.add_row({{"question", what}, {"prompt_tokens", a.prompt_tokens}, {"cached_tokens", a.cached_tokens},
                       {"new_tokens", a.new_tokens}, {"state_from", to_string(a.cache_tier)},
-                      {"first_token_s", a.seconds_to_first_token}, {"keeping_state_s", a.cache_store_seconds},
+                      {"first_token_s", a.seconds_to_first_token}, {"packing_s", a.packing_seconds},
+                      {"documents_s", a.documents_seconds}, {"keeping_state_s", a.cache_store_seconds},
                       {"decode_tokens_per_s", a.decode_tokens_per_second}, {"whole_documents", a.context.whole_documents}});
       return a;
     };

@@ -117,10 +117,8 @@ PrefillCache::PrefillCache(std::uint64_t model_fingerprint, PrefillCacheOptions 
     : fingerprint_(model_fingerprint), options_(std::move(options)) {
   gpu_.budget = options_.gpu_budget_bytes;
   memory_.budget = options_.memory_budget_bytes;
-  if (!options_.disk_dir.empty()) {
-    fs::create_directories(options_.disk_dir);
-    writer_ = std::thread([this] { write_loop(); });
-  }
+  if (!options_.disk_dir.empty()) fs::create_directories(options_.disk_dir);
+  writer_ = std::thread([this] { write_loop(); });
 }
 
 PrefillCache::~PrefillCache() {
@@ -144,79 +142,90 @@ fs::path PrefillCache::file_of(std::uint64_t key) const { return options_.disk_d
 bool PrefillCache::contains(std::span<const int> prefix) const {
   const std::uint64_t key = key_of(prefix);
   auto same = [&](const Entry& e) { return e.key == key && std::equal(e.tokens.begin(), e.tokens.end(), prefix.begin(), prefix.end()); };
+  std::lock_guard<std::mutex> lock(mutex_);
   if (std::any_of(gpu_.entries.begin(), gpu_.entries.end(), same)) return true;
   if (std::any_of(memory_.entries.begin(), memory_.entries.end(), same)) return true;
-  if (options_.disk_dir.empty()) return false;
-  std::lock_guard<std::mutex> lock(mutex_);
-  return std::any_of(pending_.begin(), pending_.end(), same) || fs::exists(file_of(key));
+  if (std::any_of(pending_.begin(), pending_.end(), same)) return true;
+  return !options_.disk_dir.empty() && fs::exists(file_of(key));
 }
 
 bool PrefillCache::restore_from(Tier& tier, Session& session, std::span<const int> prefix, std::uint64_t key) {
-  for (auto it = tier.entries.begin(); it != tier.entries.end(); ++it) {
-    if (it->key != key || !std::equal(it->tokens.begin(), it->tokens.end(), prefix.begin(), prefix.end())) continue;
-    session.reset();
-    session.resume(*it->state);
-    tier.entries.splice(tier.entries.begin(), tier.entries, it);  // most recently used
-    return true;
+  std::shared_ptr<const SavedState> state;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = tier.entries.begin(); it != tier.entries.end(); ++it) {
+      if (it->key != key || !std::equal(it->tokens.begin(), it->tokens.end(), prefix.begin(), prefix.end())) continue;
+      state = it->state;
+      tier.entries.splice(tier.entries.begin(), tier.entries, it);  // most recently used
+      break;
+    }
   }
-  return false;
+  if (!state) return false;
+  session.reset();
+  session.resume(*state);  // outside the lock: the background worker goes on meanwhile
+  return true;
 }
 
 void PrefillCache::put(Tier& tier, Entry e) {
   if (e.state->bytes() > tier.budget) return;
+  std::lock_guard<std::mutex> lock(mutex_);
   tier.entries.push_front(std::move(e));
   std::uint64_t total = tier.bytes();
   while (total > tier.budget) {
     total -= tier.entries.back().state->bytes();
     tier.entries.pop_back();  // still in the tiers below, where they have room
-    std::lock_guard<std::mutex> lock(mutex_);
     ++stats_.evicted;
   }
 }
 
-void PrefillCache::put_on_gpu(const Session& session, const Entry& like) {
-  if (gpu_.budget == 0 || like.state->bytes() > gpu_.budget) return;
+std::shared_ptr<const SavedState> PrefillCache::put_on_gpu(const Session& session, const Entry& like) {
+  if (gpu_.budget == 0) return nullptr;
   std::shared_ptr<const SavedState> on_gpu;
   try {
     on_gpu = session.save_on_device();
   } catch (const std::exception&) {
-    return;  // out of GPU memory: the host tiers still hold it
+    return nullptr;  // out of GPU memory: the host tiers hold it
   }
-  if (on_gpu) put(gpu_, Entry{like.tokens, like.key, std::move(on_gpu), like.tags, like.layout});
+  if (!on_gpu || on_gpu->bytes() > gpu_.budget) return nullptr;
+  put(gpu_, Entry{like.tokens, like.key, on_gpu, like.tags, like.layout, like.backend});
+  return on_gpu;
 }
 
 CacheLookup PrefillCache::restore_longest(Session& session, std::span<const int> tokens, std::span<const std::size_t> boundaries) {
   std::vector<std::size_t> order(boundaries.begin(), boundaries.end());
   std::sort(order.rbegin(), order.rend());
+  auto count = [&](std::size_t PrefillCacheStats::*field) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++(stats_.*field);
+  };
   for (std::size_t n : order) {
     if (n == 0 || n > tokens.size()) continue;
     const std::span<const int> prefix = tokens.first(n);
     const std::uint64_t key = key_of(prefix);
+    const Entry like{std::vector<int>(prefix.begin(), prefix.end()), key, nullptr, {}, session.backend().saved_layout(),
+                     &session.backend()};
     if (restore_from(gpu_, session, prefix, key)) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++stats_.hits_gpu;
+      count(&PrefillCacheStats::hits_gpu);
       return {n, CacheTier::gpu};
     }
     if (restore_from(memory_, session, prefix, key)) {
-      put_on_gpu(session, memory_.entries.front());  // the next question comes from the GPU
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++stats_.hits_memory;
+      put_on_gpu(session, like);  // the next question comes from the GPU
+      count(&PrefillCacheStats::hits_memory);
       return {n, CacheTier::memory};
     }
     if (options_.disk_dir.empty()) continue;
     std::vector<std::string> tags;
     if (std::shared_ptr<const SavedState> saved = read_from_disk(session, prefix, tags)) {
-      Entry e{std::vector<int>(prefix.begin(), prefix.end()), key, std::move(saved), std::move(tags),
-              session.backend().saved_layout()};
+      Entry e = like;
+      e.state = std::move(saved);
+      e.tags = std::move(tags);
       put_on_gpu(session, e);  // promoted: the next question on the same documents is fast
       put(memory_, std::move(e));
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++stats_.hits_disk;
+      count(&PrefillCacheStats::hits_disk);
       return {n, CacheTier::disk};
     }
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  ++stats_.misses;
+  count(&PrefillCacheStats::misses);
   session.reset();
   return {};
 }
@@ -260,42 +269,55 @@ void PrefillCache::store(const Session& session, std::span<const int> prefix, st
                        std::to_string(prefix.size()) + " of the prefix it would be stored as");
   }
   if (prefix.empty() || contains(prefix)) return;
-  Entry e{std::vector<int>(prefix.begin(), prefix.end()), key_of(prefix), session.save(), std::move(tags),
-          session.backend().saved_layout()};
-  put_on_gpu(session, e);
-  if (!options_.disk_dir.empty()) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      pending_.push_back(e);  // shares the host copy: written in the background
-    }
-    wake_.notify_one();
+  Entry e{std::vector<int>(prefix.begin(), prefix.end()), key_of(prefix), nullptr, std::move(tags),
+          session.backend().saved_layout(), &session.backend()};
+  if (std::shared_ptr<const SavedState> on_gpu = put_on_gpu(session, e)) {
+    // The host copy and the file are made in the background, from the GPU copy.
+    if (memory_.budget == 0 && options_.disk_dir.empty()) return;
+    e.state = std::move(on_gpu);
+  } else {
+    e.state = session.save();
+    put(memory_, e);
+    if (options_.disk_dir.empty()) return;
   }
-  put(memory_, std::move(e));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending_.push_back(std::move(e));
+  }
+  wake_.notify_one();
 }
 
 void PrefillCache::write_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-    if (pending_.empty()) break;  // stopping, and everything written
+    if (pending_.empty()) break;  // stopping, and everything done
     Entry e = pending_.front();
     writing_ = true;
     lock.unlock();
-    const fs::path state = file_of(e.key);
     std::string error;
     try {
-      if (e.state->bytes() <= options_.disk_budget_bytes) {
-        write_saved_state(state, *e.state, fingerprint_, e.layout);
-        write_tokens(tokens_file_of(state), e.tokens, e.tags);
+      if (e.state->on_device()) {  // stored on the GPU: its host copy goes to the memory tier
+        e.state = e.backend->copy_to_host(*e.state);
+        put(memory_, e);
+      }
+      const fs::path state = file_of(e.key);
+      if (!options_.disk_dir.empty() && e.state->bytes() <= options_.disk_budget_bytes) {
+        try {
+          write_saved_state(state, *e.state, fingerprint_, e.layout);
+          write_tokens(tokens_file_of(state), e.tokens, e.tags);
+        } catch (const std::exception&) {
+          std::error_code ec;
+          fs::remove(state, ec);
+          throw;
+        }
       }
     } catch (const std::exception& ex) {
-      error = ex.what();  // e.g. disk full: the memory tiers still hold the state
-      std::error_code ec;
-      fs::remove(state, ec);
+      error = ex.what();  // e.g. disk full: the tiers above still hold the state
     }
     lock.lock();
     if (!error.empty()) ++stats_.write_failures, stats_.last_write_error = error;
-    evict_disk();
+    if (!options_.disk_dir.empty()) evict_disk();
     pending_.pop_front();
     writing_ = false;
     idle_.notify_all();
@@ -334,25 +356,24 @@ void PrefillCache::evict_disk() {  // mutex_ held
 
 std::size_t PrefillCache::purge(const std::string& tag) {
   flush();
+  std::lock_guard<std::mutex> lock(mutex_);
   std::size_t dropped = 0;
   for (Tier* tier : {&gpu_, &memory_}) {
     dropped += static_cast<std::size_t>(std::erase_if(tier->entries, [&](const Entry& e) { return has_tag(e.tags, tag); }));
   }
-  if (!options_.disk_dir.empty()) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    dropped += purge_prefill_files(options_.disk_dir, tag);
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
+  if (!options_.disk_dir.empty()) dropped += purge_prefill_files(options_.disk_dir, tag);
   stats_.purged += dropped;
   return dropped;
 }
 
 void PrefillCache::clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
   gpu_.entries.clear();
   memory_.entries.clear();
 }
 
 void PrefillCache::clear(CacheTier tier) {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (tier == CacheTier::gpu) gpu_.entries.clear();
   if (tier == CacheTier::memory) memory_.entries.clear();
 }

@@ -31,7 +31,8 @@ Prompt build(const LanguageModel& m, const std::string& instructions, const std:
   };
   append("Sources:\n\n");
   for (const PackedDocument* d : documents) {
-    append(d->rendered);
+    const std::vector<int> ids = m.encode_document(d->rendered);
+    p.tokens.insert(p.tokens.end(), ids.begin(), ids.end());
     p.document_ends.push_back(p.tokens.size());
     p.document_tags.push_back(document_cache_tag(d->path));
   }

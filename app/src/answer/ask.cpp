@@ -14,8 +14,9 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 TokenCounter counter_for(const AnswerResources& r) {
   if (r.model) {
-    const Tokenizer* t = r.model->tokenizer.get();
-    return [t](std::string_view s) { return t->encode(s, false).size(); };
+    // Counts whole rendered documents: the same tokens the prompt will hold, remembered for it.
+    const LanguageModel* m = r.model;
+    return [m](std::string_view s) { return m->encode_document(std::string(s)).size(); };
   }
   return [](std::string_view s) { return (s.size() + 3) / 4; };  // extractive: an estimate is enough
 }
@@ -110,10 +111,13 @@ AskResult ask(const AnswerResources& r, const std::string& question, const AskOp
   std::vector<const PackedDocument*> docs;
   for (const auto& d : out.context.documents) docs.push_back(&d);
   const answer::Prompt prompt = answer::build(m, instructions_for(o), docs, tail_of(question, o.quote_first));
+  out.packing_seconds = since(t0);
   out.prompt_tokens = prompt.tokens.size();
+  const auto before_documents = Clock::now();
   Session session(*m.backend, m.checkpoint->fingerprint(),
                   {.max_positions = static_cast<std::int64_t>(prompt.tokens.size()) + o.answer_tokens + 8});
   const answer::Prefill pre = answer::prefill_documents(session, r.cache, prompt);
+  out.documents_seconds = since(before_documents);
   out.cached_tokens = pre.cached;
   out.cache_tier = pre.tier;
   out.cache_store_seconds = pre.store_seconds;

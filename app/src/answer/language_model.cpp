@@ -31,4 +31,27 @@ std::unique_ptr<LanguageModel> load_language_model(const std::filesystem::path& 
   return m;
 }
 
+std::vector<int> LanguageModel::encode_document(const std::string& text) const {
+  {
+    std::lock_guard<std::mutex> lock(encoded_mutex_);
+    for (auto it = encoded_.begin(); it != encoded_.end(); ++it) {
+      if (it->text.size() != text.size() || it->text != text) continue;
+      encoded_.splice(encoded_.begin(), encoded_, it);
+      return it->tokens;
+    }
+  }
+  std::vector<int> tokens = tokenizer->encode(text, false);
+  std::lock_guard<std::mutex> lock(encoded_mutex_);
+  encoded_.push_front({text, tokens});
+  std::size_t bytes = 0, kept = 0;
+  for (auto it = encoded_.begin(); it != encoded_.end(); ++it, ++kept) {
+    bytes += it->text.size() + it->tokens.size() * sizeof(int);
+    if (kept >= 64 || bytes > (256u << 20)) {  // at most 64 documents or 256 MiB
+      encoded_.erase(it, encoded_.end());
+      break;
+    }
+  }
+  return tokens;
+}
+
 }  // namespace hd

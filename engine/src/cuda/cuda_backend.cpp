@@ -38,6 +38,10 @@ class CudaBackend final : public Backend {
     weights_ = DeviceWeights<T>::upload(ck, ctx_.stream());
     work_ = std::make_unique<Workspace<T>>(config_, options.max_chunk);
     fft_conv_ = std::make_unique<FftLongConv>(config_.hidden_size, ctx_.stream());
+    HD_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+  }
+  ~CudaBackend() override {
+    if (copy_stream_) cudaStreamDestroy(copy_stream_);
   }
 
   std::string name() const override { return std::is_same_v<T, float> ? "cuda-f32" : "cuda-bf16"; }
@@ -148,6 +152,23 @@ class CudaBackend final : public Backend {
       src += n;
     });
     ctx_.synchronize();
+  }
+
+  std::unique_ptr<SavedState> copy_to_host(const SavedState& base) const override {
+    const auto* from = dynamic_cast<const CudaSaved*>(&base);
+    if (!from || from->owner != this) throw std::invalid_argument("this saved state belongs to another model or backend");
+    if (!from->on_device()) throw std::invalid_argument("this saved state is in host memory already");
+    HD_CUDA_CHECK(cudaSetDevice(options_.device));  // the caller may be another thread
+    auto saved = std::make_unique<CudaSaved>();
+    saved->owner = this;
+    saved->pos = from->pos;
+    saved->used = from->used;
+    saved->pool = pinned_pool_;
+    saved->bytes_ = pinned_pool_->acquire(from->used);
+    std::lock_guard<std::mutex> lock(copy_mutex_);
+    HD_CUDA_CHECK(cudaMemcpyAsync(saved->bytes_->data(), from->device_.data(), from->used, cudaMemcpyDeviceToHost, copy_stream_));
+    HD_CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+    return saved;
   }
 
   std::unique_ptr<SavedState> blank_saved(std::int64_t position, std::uint64_t bytes) const override {
@@ -409,6 +430,8 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Workspace<T>> work_;
   std::unique_ptr<FftLongConv> fft_conv_;  // FFT buffers are sized on first use per chunk length
   mutable std::mutex mutex_;
+  cudaStream_t copy_stream_ = nullptr;  // background copies of saved states (copy_to_host)
+  mutable std::mutex copy_mutex_;
   // Pinned buffers of dropped saved states, kept for the next save (up to 16 GiB: two 128k-token
   // states of the 7B shape).
   std::shared_ptr<PinnedPool> pinned_pool_ = std::make_shared<PinnedPool>(16ull << 30);

@@ -56,6 +56,8 @@ struct AskResult {
   CacheTier cache_tier = CacheTier::none;
   double seconds_to_first_token = 0, decode_tokens_per_second = 0, seconds = 0;
   double cache_store_seconds = 0;  // of the time to first token, spent keeping the documents' state
+  double packing_seconds = 0;      // of it, retrieval, packing and building the prompt
+  double documents_seconds = 0;    // of it, restoring or reading the documents (prefill)
   StopReason stop = StopReason::eos;
   std::vector<std::string> notices;
 };

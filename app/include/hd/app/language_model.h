@@ -3,6 +3,8 @@
 // when one is usable; the CPU when the GPU is absent or out of memory, said out loud), tokenizer
 // and chat template, all from one model folder.
 #include <filesystem>
+#include <list>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -26,6 +28,19 @@ struct LanguageModel {
   std::string notice;  // e.g. why the GPU was not used
 
   std::int64_t context_tokens() const { return checkpoint->config().max_seqlen; }
+
+  // The tokens of a document's text as it enters prompts, remembered (least recently used goes
+  // first), so a follow-up question on a long document does not tokenize it again: for a 131k-token
+  // document that took longer than restoring its state.
+  std::vector<int> encode_document(const std::string& text) const;
+
+ private:
+  struct Encoded {
+    std::string text;
+    std::vector<int> tokens;
+  };
+  mutable std::list<Encoded> encoded_;
+  mutable std::mutex encoded_mutex_;
 };
 
 // Throws (naming the folder and the problem) when the folder is not a usable model.

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,11 @@ class Backend {
   virtual void load(const SavedState& saved, BackendState& state) const = 0;
   // The same in the GPU's memory; null where the backend has none (the CPU).
   virtual std::unique_ptr<SavedState> save_on_device(const BackendState&) const { return nullptr; }
+  // A host copy of a saved state kept in GPU memory, made on a stream of its own so it may run on
+  // another thread while the model works (the prefill cache's background writer).
+  virtual std::unique_ptr<SavedState> copy_to_host(const SavedState&) const {
+    throw std::invalid_argument("this backend keeps no saved states in device memory");
+  }
   // An empty host saved state of `bytes` at `position`, for the disk tier to read into; refuses
   // (std::invalid_argument) a size this backend's layout does not give for that position.
   virtual std::unique_ptr<SavedState> blank_saved(std::int64_t position, std::uint64_t bytes) const = 0;

@@ -9,8 +9,10 @@
 // - memory: a copy in host memory in the backend's layout (pinned for the CUDA backend);
 // - disk: the host copy's bytes as they are (saved_state_file.h: versioned, checksummed, tied to
 //   the model's fingerprint and the backend's layout) in a folder, with the exact token prefix and
-//   the entry's tags beside each. Files are written by a background thread, so storing a state
-//   costs only the copy to host memory; flush() waits for the writes.
+//   the entry's tags beside each.
+// Storing costs one copy on the caller's thread: into GPU memory where there is a GPU tier (then a
+// background thread copies it to host memory and writes the file), else into host memory (then
+// the background thread writes the file). flush() waits for the background work.
 // Keys are the model's fingerprint and the exact token prefix: an entry is used only when its
 // tokens equal the prompt's first tokens, so a changed document or another model never matches;
 // purge(tag) drops at once what a changed document left behind. A damaged or foreign file is
@@ -87,7 +89,8 @@ class PrefillCache {
     std::uint64_t key = 0;
     std::shared_ptr<const SavedState> state;
     std::vector<std::string> tags;
-    std::uint64_t layout = 0;  // the backend's saved-state layout, for the disk file
+    std::uint64_t layout = 0;          // the backend's saved-state layout, for the disk file
+    const Backend* backend = nullptr;  // for the background copy of a GPU state to host memory
   };
   struct Tier {
     std::list<Entry> entries;  // most recently used first
@@ -98,19 +101,19 @@ class PrefillCache {
   std::filesystem::path file_of(std::uint64_t key) const;
   bool restore_from(Tier& tier, Session& session, std::span<const int> prefix, std::uint64_t key);
   void put(Tier& tier, Entry e);
-  void put_on_gpu(const Session& session, const Entry& like);
+  std::shared_ptr<const SavedState> put_on_gpu(const Session& session, const Entry& like);
   std::shared_ptr<const SavedState> read_from_disk(Session& session, std::span<const int> prefix, std::vector<std::string>& tags);
   void write_loop();
   void evict_disk();
 
   std::uint64_t fingerprint_;
   PrefillCacheOptions options_;
+  mutable std::mutex mutex_;  // guards the tiers' lists, pending_, stats_ and the disk folder
   Tier gpu_, memory_;
   PrefillCacheStats stats_;
 
-  // The disk writer: entries wait here (their host copies shared with the memory tier) until the
-  // background thread has written them.
-  mutable std::mutex mutex_;  // guards pending_, stats_ and the disk folder
+  // The background worker: entries wait here (sharing their state with a tier) until it has made
+  // their host copy (states stored on the GPU) and written their file (with a disk tier).
   std::condition_variable wake_, idle_;
   std::deque<Entry> pending_;
   bool writing_ = false, stopping_ = false;
