@@ -236,7 +236,10 @@ std::shared_ptr<const SavedState> PrefillCache::read_from_disk(Session& session,
   const fs::path state = file_of(key), tokens_file = tokens_file_of(state);
   {
     std::unique_lock<std::mutex> lock(mutex_);  // a write of this very prefix may be pending
+    ++waiters_;
+    wake_.notify_all();
     idle_.wait(lock, [&] { return std::none_of(pending_.begin(), pending_.end(), [&](const Entry& e) { return e.key == key; }); });
+    --waiters_;
   }
   if (!fs::exists(state)) return nullptr;
   std::vector<int> stored;
@@ -290,7 +293,7 @@ void PrefillCache::store(const Session& session, std::span<const int> prefix, st
 void PrefillCache::write_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+    wake_.wait(lock, [&] { return stopping_ || (!pending_.empty() && (holds_ == 0 || waiters_ > 0)); });
     if (pending_.empty()) break;  // stopping, and everything done
     Entry e = pending_.front();
     writing_ = true;
@@ -326,7 +329,25 @@ void PrefillCache::write_loop() {
 
 void PrefillCache::flush() {
   std::unique_lock<std::mutex> lock(mutex_);
+  ++waiters_;
+  wake_.notify_all();
   idle_.wait(lock, [&] { return pending_.empty() && !writing_; });
+  --waiters_;
+}
+
+PrefillCache::Hold::Hold(PrefillCache* cache) : cache_(cache) {
+  if (!cache_) return;
+  std::lock_guard<std::mutex> lock(cache_->mutex_);
+  ++cache_->holds_;
+}
+
+PrefillCache::Hold::~Hold() {
+  if (!cache_) return;
+  {
+    std::lock_guard<std::mutex> lock(cache_->mutex_);
+    --cache_->holds_;
+  }
+  cache_->wake_.notify_all();
 }
 
 void PrefillCache::evict_disk() {  // mutex_ held

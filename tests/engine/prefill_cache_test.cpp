@@ -227,5 +227,25 @@ TEST_F(PrefillCacheTest, StoringDoesNotWaitForTheDiskAndNothingPendingIsLostAtEx
   EXPECT_EQ(restarted.stats().write_failures, 0u);
 }
 
+TEST_F(PrefillCacheTest, WhileAQuestionHoldsTheCacheNothingIsWrittenAndFlushStillFinishes) {
+  PrefillCache cache(checkpoint_->fingerprint(), {.disk_dir = dir_ / "cache"});
+  {
+    const PrefillCache::Hold hold(&cache);
+    Session s = session();
+    s.prefill(document_);
+    cache.store(s, document_);
+    EXPECT_EQ(cache.stats().pending_writes, 1u) << "the write waits for the answer";
+    EXPECT_TRUE(cache.contains(document_)) << "a pending entry is known";
+    cache.flush();  // a caller that needs the file lets the worker run
+    EXPECT_EQ(cache.stats().disk_entries, 1u);
+  }
+  Session t = session();
+  const std::vector<int> other = test::random_tokens(100, checkpoint_->config().vocab_size, 77);
+  t.prefill(other);
+  cache.store(t, other);
+  cache.flush();
+  EXPECT_EQ(cache.stats().disk_entries, 2u);
+}
+
 }  // namespace
 }  // namespace hd

@@ -114,6 +114,7 @@ AskResult ask(const AnswerResources& r, const std::string& question, const AskOp
   out.packing_seconds = since(t0);
   out.prompt_tokens = prompt.tokens.size();
   const auto before_documents = Clock::now();
+  const PrefillCache::Hold hold(r.cache);  // the cache's background work waits for the answer
   Session session(*m.backend, m.checkpoint->fingerprint(),
                   {.max_positions = static_cast<std::int64_t>(prompt.tokens.size()) + o.answer_tokens + 8});
   const answer::Prefill pre = answer::prefill_documents(session, r.cache, prompt);
@@ -161,6 +162,7 @@ AskResult Conversation::turn(const std::string& message, const AskOptions& o) {
     for (const auto& d : context_.documents) docs.push_back(&d);
     const answer::Prompt prompt = answer::build(m, instructions_for(o), docs, tail_of(message, o.quote_first));
     session_ = std::make_unique<Session>(*m.backend, m.checkpoint->fingerprint());
+    const PrefillCache::Hold hold(r_.cache);
     const answer::Prefill pre = answer::prefill_documents(*session_, r_.cache, prompt);
     out.prompt_tokens = prompt.tokens.size();
     out.cached_tokens = pre.cached;

@@ -19,6 +19,7 @@ int tokens_for(SummaryLength l) { return words_for(l) * 2 + 64; }
 std::string run(const AnswerResources& r, const answer::Prompt& prompt, int max_tokens, const SummarizeOptions& o,
                 bool stream, StopReason& stop) {
   const LanguageModel& m = *r.model;
+  const PrefillCache::Hold hold(r.cache);  // the cache's background work waits for this section
   Session session(*m.backend, m.checkpoint->fingerprint(),
                   {.max_positions = static_cast<std::int64_t>(prompt.tokens.size()) + max_tokens + 8});
   answer::prefill_documents(session, r.cache, prompt);

@@ -78,6 +78,20 @@ class PrefillCache {
   // Drops every entry carrying `tag`, in every tier; returns how many were dropped.
   std::size_t purge(const std::string& tag);
   void flush();  // waits until every pending disk write is done
+
+  // While a Hold lives, the background worker starts nothing new: a question being answered does
+  // not wait on it (pinning gigabytes of host memory for a first copy stalls every CUDA call for
+  // seconds). flush() and a disk lookup of a pending entry still let it run.
+  class Hold {
+   public:
+    explicit Hold(PrefillCache* cache);
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    PrefillCache* cache_;
+  };
   void clear();  // empties the GPU and memory tiers
   void clear(CacheTier tier);  // empties one of them (gpu or memory)
 
@@ -117,6 +131,7 @@ class PrefillCache {
   std::condition_variable wake_, idle_;
   std::deque<Entry> pending_;
   bool writing_ = false, stopping_ = false;
+  int holds_ = 0, waiters_ = 0;
   std::thread writer_;
 };
 
