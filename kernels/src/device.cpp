@@ -57,6 +57,18 @@ DeviceInfo query_device(int index) {
   return info;
 }
 
+std::uint64_t device_memory_in_use(int index) {
+  std::size_t free_bytes = 0, total_bytes = 0;
+  int current = 0;
+  if (cudaGetDevice(&current) != cudaSuccess || cudaSetDevice(index) != cudaSuccess ||
+      cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  cudaSetDevice(current);
+  return total_bytes - free_bytes;
+}
+
 std::string cuda_runtime_text() {
   int v = 0;
   cudaRuntimeGetVersion(&v);
@@ -72,6 +84,8 @@ DeviceInfo query_device(int) {
   info.reason = "this build has no CUDA backend (configured with HD_CUDA=OFF or without nvcc)";
   return info;
 }
+
+std::uint64_t device_memory_in_use(int) { return 0; }
 
 std::string cuda_runtime_text() { return "none"; }
 

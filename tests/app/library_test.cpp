@@ -60,7 +60,7 @@ TEST_F(Library, ListsEveryDocumentWithFormatPagesChunksAndTheReasonOfAFailure) {
   EXPECT_NE(broken->error.find("not a readable PDF"), std::string::npos) << broken->error;
 }
 
-TEST_F(Library, CollectionsScopeDocumentsByFolderAndSurviveARestart) {
+TEST_F(Library, CollectionsScopeDocumentsByFolderSurviveARestartAndCanBeRemoved) {
   {
     Collections c = Collections::load(store_->dir());
     c.add("samples", (dir_ / "docs").string());
@@ -72,6 +72,11 @@ TEST_F(Library, CollectionsScopeDocumentsByFolderAndSurviveARestart) {
   EXPECT_EQ(c.document_ids(*store_, "samples").size(), 6u);
   ASSERT_EQ(c.document_ids(*store_, "notes").size(), 1u);
   EXPECT_EQ(c.document_ids(*store_, "notes")[0], *store_->document_by_path((dir_ / "more" / "notes.md").string()));
+  Collections edited = Collections::load(store_->dir());
+  remove_collection(*store_, edited, "notes", nullptr);
+  EXPECT_EQ(Collections::load(store_->dir()).names(), std::vector<std::string>{"samples"});
+  EXPECT_FALSE(store_->document_by_path((dir_ / "more" / "notes.md").string())) << "its documents leave the library";
+  EXPECT_EQ(list_library(*store_).size(), 7u);
   std::ofstream(store_->dir() / "collections.json") << "{ broken";
   EXPECT_THROW(Collections::load(store_->dir()), std::runtime_error);
 }

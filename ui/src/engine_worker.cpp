@@ -4,6 +4,7 @@
 
 #include "hd/app/answer_service.h"
 #include "hd/app/library.h"
+#include "hd/kernels/device.h"
 
 namespace {
 
@@ -49,6 +50,7 @@ bool EngineWorker::ensureService() {
   try {
     service_ = std::make_unique<hd::AnswerService>(settings_.serviceOptions());
     emit status(QString::fromStdString(service_->model_status()), service_->has_model());
+    reportCache();
     return true;
   } catch (const std::exception& e) {
     emit status(QStringLiteral("model not loaded: %1").arg(QString::fromStdString(e.what())), false);
@@ -59,6 +61,11 @@ bool EngineWorker::ensureService() {
 
 void EngineWorker::reportCache() {
   if (!service_) return;
+  // Asked here, on the engine's thread: the first CUDA call of a thread takes a while.
+  if (const hd::DeviceInfo gpu = hd::query_device(0); gpu.available) {
+    emit gpuUse(tr("GPU: %1 of %2 GB in use").arg(static_cast<double>(hd::device_memory_in_use(0)) / (1ull << 30), 0, 'f', 1)
+                    .arg(static_cast<double>(gpu.memory_bytes) / (1ull << 30), 0, 'f', 0));
+  }
   if (auto st = service_->cache_stats()) {
     emit cacheUse(QStringLiteral("cache: GPU %1, memory %2, disk %3").arg(megabytes(st->gpu_bytes), megabytes(st->memory_bytes),
                                                                          megabytes(st->disk_bytes)));

@@ -37,6 +37,7 @@ class EngineWorker : public QObject {
   void summaryProgress(int sectionsDone, int sections, double seconds, double secondsLeft);
   void located(const UiPassage& passage);
   void cacheUse(const QString& text);
+  void gpuUse(const QString& text);
   void failed(const QString& message);
 
  private:

@@ -87,3 +87,14 @@ void IngestWorker::addToCollection(const QString& name, const QStringList& roots
   }
   refresh();
 }
+
+void IngestWorker::removeCollection(const QString& name) {
+  if (!store_) return;
+  try {
+    hd::Collections c = hd::Collections::load(store_->dir());
+    hd::remove_collection(*store_, c, name.toStdString(), embedder_.get());
+  } catch (const std::exception& e) {
+    emit failed(QString::fromStdString(e.what()));
+  }
+  refresh();
+}

@@ -28,6 +28,7 @@ class IngestWorker : public QObject {
   void ingest(const QStringList& paths);
   void remove(const QStringList& paths);
   void addToCollection(const QString& name, const QStringList& roots);
+  void removeCollection(const QString& name);  // and its documents
   void refresh();
 
  signals:

@@ -19,7 +19,14 @@ QVariant LibraryModel::data(const QModelIndex& index, int role) const {
       case Format: return QString::fromStdString(e.format);
       case Pages: return e.pages ? QVariant(e.pages) : QVariant(QStringLiteral("—"));
       case Chunks: return QVariant(static_cast<qlonglong>(e.chunks));
-      case Status: return failed ? QStringLiteral("failed: %1").arg(QString::fromStdString(e.error)) : QString::fromStdString(e.status);
+      case Status: {
+        if (!failed) return QString::fromStdString(e.status);
+        // The reason names the file; the row already does.
+        QString why = QString::fromStdString(e.error);
+        const QString prefix = QString::fromStdString(e.path) + QStringLiteral(": ");
+        if (why.startsWith(prefix)) why = why.mid(prefix.size());
+        return QStringLiteral("failed: %1").arg(why);
+      }
     }
   }
   if (role == Qt::ToolTipRole) {

@@ -8,6 +8,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFileSystemWatcher>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -73,6 +74,7 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
   connect(this, &MainWindow::ingestRequested, ingestWorker_, &IngestWorker::ingest);
   connect(this, &MainWindow::removeRequested, ingestWorker_, &IngestWorker::remove);
   connect(this, &MainWindow::collectionRequested, ingestWorker_, &IngestWorker::addToCollection);
+  connect(this, &MainWindow::removeCollectionRequested, ingestWorker_, &IngestWorker::removeCollection);
   connect(ingestWorker_, &IngestWorker::progress, library_, &LibraryPanel::showProgress);
   connect(ingestWorker_, &IngestWorker::progress, this,
           [this](int done, int total, const QString&) { setJob(tr("Reading documents: %1 of %2").arg(done).arg(total)); });
@@ -116,6 +118,7 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
   });
   connect(engineWorker_, &EngineWorker::located, viewer_, &ViewerPanel::show);
   connect(engineWorker_, &EngineWorker::cacheUse, cache_, &QLabel::setText);
+  connect(engineWorker_, &EngineWorker::gpuUse, gpu_, &QLabel::setText);
   connect(chat_, &ChatPanel::askRequested, this, [this](const QString& q) {
     QVector<long long> ids;
     if (chat_->scope() == ChatPanel::SelectedDocuments) {
@@ -181,6 +184,14 @@ void MainWindow::buildMenus() {
   docs->addAction(tr("&Remove selected"), QKeySequence::Delete, this, [this] {
     if (!library_->selectedPaths().isEmpty()) emit removeRequested(library_->selectedPaths());
   });
+  docs->addAction(tr("Remove a c&ollection…"), this, [this] {
+    if (collections_.isEmpty()) return;
+    bool ok = false;
+    const QString name = QInputDialog::getItem(this, tr("Remove a collection"),
+                                               tr("The collection and its documents leave the library (the files stay):"),
+                                               collections_, 0, false, &ok);
+    if (ok && !name.isEmpty()) emit removeCollectionRequested(name);
+  });
   docs->addAction(tr("&Cancel reading"), QKeySequence(tr("Ctrl+.")), this, [this] { ingestWorker_->cancel(); });
   docs->addAction(tr("Go to the &library"), QKeySequence(tr("Ctrl+1")), this, [this] { library_->table()->setFocus(); });
   QMenu* chat = menuBar()->addMenu(tr("&Chat"));
@@ -219,6 +230,7 @@ void MainWindow::summarizeDocument(long long documentId, const QString& title) {
 void MainWindow::libraryChanged(const UiLibrary& entries, const QStringList& collections) {
   library_->model()->setEntries(entries);
   chat_->setCollections(collections);
+  collections_ = collections;
 }
 
 void MainWindow::openSettings() {

@@ -40,6 +40,7 @@ class MainWindow : public QMainWindow {
   void ingestRequested(const QStringList& paths);
   void removeRequested(const QStringList& paths);
   void collectionRequested(const QString& name, const QStringList& roots);
+  void removeCollectionRequested(const QString& name);
   void askRequested(const QString& question, const QVector<long long>& documentIds, const QString& collection);
   void summarizeRequested(long long documentId, const QString& length, const QString& title);
   void locateRequested(const UiSource& source);
@@ -71,6 +72,6 @@ class MainWindow : public QMainWindow {
   EngineWorker* engineWorker_;
   QFileSystemWatcher* watcher_;
   QTimer* quiet_;  // re-ingest watched folders after a short quiet period
-  QStringList changedFolders_, pendingIngest_;
+  QStringList changedFolders_, pendingIngest_, collections_;
   bool ingesting_ = false, answering_ = false;
 };

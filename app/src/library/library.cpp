@@ -36,6 +36,17 @@ void remove_from_library(Store& store, const std::vector<std::string>& paths, co
   if (embedder) VectorIndex::open(store, embedder->model_id(), embedder->dimension())->save();
 }
 
+void remove_collection(Store& store, Collections& collections, const std::string& name, const TextEmbedder* embedder) {
+  std::vector<std::string> paths;
+  const std::vector<long long> ids = collections.document_ids(store, name);
+  for (const StoredDocument& d : store.documents()) {
+    if (std::find(ids.begin(), ids.end(), d.id) != ids.end()) paths.push_back(d.path);
+  }
+  remove_from_library(store, paths, embedder);
+  collections.remove(name);
+  collections.save();
+}
+
 namespace {
 bool under(const std::string& path, const std::string& root) {
   if (path == root) return true;

@@ -25,6 +25,11 @@ std::vector<LibraryEntry> list_library(const Store& store);
 // prefill states, and brings the vector index up to date when an embedder is given.
 void remove_from_library(Store& store, const std::vector<std::string>& paths, const TextEmbedder* embedder);
 
+class Collections;
+
+// Removes a collection and the documents under its folders and files (as remove_from_library).
+void remove_collection(Store& store, Collections& collections, const std::string& name, const TextEmbedder* embedder);
+
 // Named collections of folders and files, kept beside the store (collections.json, written
 // atomically). A document belongs to a collection when its path is one of the collection's roots
 // or lies under one.

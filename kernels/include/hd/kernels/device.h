@@ -27,6 +27,9 @@ int cuda_device_count();
 // Properties of device `index`; `available` is false with a reason when there is none.
 DeviceInfo query_device(int index = 0);
 
+// Bytes of the device's memory in use (by every process), or 0 without a usable device.
+std::uint64_t device_memory_in_use(int index = 0);
+
 // "CUDA 13.0" style text for the runtime this program was built with ("none" without CUDA).
 std::string cuda_runtime_text();
 
