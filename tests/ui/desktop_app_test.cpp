@@ -27,11 +27,13 @@
 #include "ingest_worker.h"
 #include "library_panel.h"
 #include "main_window.h"
+#include "settings_dialog.h"
 #include "viewer_panel.h"
 
 namespace {
 
 // Measures the longest gap between ticks of a 10 ms timer on the UI thread.
+// The test's own screenshots (QWidget::grab renders the whole window) pause it.
 class Watchdog : public QObject {
  public:
   Watchdog() {
@@ -42,6 +44,11 @@ class Watchdog : public QObject {
     });
     timer_.start();
   }
+  void pause() {
+    timer_.stop();
+    clock_.invalidate();
+  }
+  void resume() { timer_.start(); }
   qint64 worstMs() const { return worst_; }
 
  private:
@@ -64,9 +71,11 @@ class DesktopAppTest : public QObject {
   QTemporaryDir work_;
   QString models_, docs_;
 
-  void shoot(QWidget& w, const QString& name) {
+  void shoot(QWidget& w, const QString& name, Watchdog* watchdog = nullptr) {
+    if (watchdog) watchdog->pause();
     QDir().mkpath(QStringLiteral(HD_UI_SCREENSHOTS));
     QVERIFY(w.grab().save(QStringLiteral(HD_UI_SCREENSHOTS "/%1.png").arg(name)));
+    if (watchdog) watchdog->resume();
   }
 
  private slots:
@@ -115,7 +124,7 @@ class DesktopAppTest : public QObject {
       brokenShown = brokenShown || status.contains("not a readable PDF");
     }
     QVERIFY2(brokenShown, "the broken file shows its reason in the library");
-    shoot(w, "library");
+    shoot(w, "library", &watchdog);
 
     // Ask about the PDF only: select it, scope "Selected documents".
     for (int r = 0; r < table->model()->rowCount(); ++r) {
@@ -131,7 +140,7 @@ class DesktopAppTest : public QObject {
     QVERIFY(answered.wait(300000));
     QVERIFY2(w.chat()->piecesShown() > 1, "the answer streams piece by piece");
     QVERIFY(!w.chat()->lastAnswer().text.isEmpty());
-    shoot(w, "answer");
+    shoot(w, "answer", &watchdog);
     const auto& sources = w.chat()->lastAnswer().sources;
     QVERIFY2(!sources.isEmpty(), "the answer cites a passage");
     QVERIFY2(sources.front().pageFirst > 0, "a PDF passage has its page");
@@ -140,7 +149,7 @@ class DesktopAppTest : public QObject {
     emit list->itemActivated(list->item(0));
     QTRY_COMPARE_WITH_TIMEOUT(w.viewer()->currentPage(), sources.front().pageFirst, 30000);
     QVERIFY2(w.viewer()->highlightedBoxes() > 0, "the quoted sentence is highlighted on the page");
-    shoot(w, "viewer");
+    shoot(w, "viewer", &watchdog);
     QVERIFY2(watchdog.worstMs() < 100, qPrintable(QStringLiteral("the window stalled for %1 ms").arg(watchdog.worstMs())));
   }
 
@@ -221,6 +230,23 @@ class DesktopAppTest : public QObject {
     shoot(w, "no-model");
   }
 
+  void settingsListTheModelsWithTheirFactsAndKeepWhatWasChosen() {
+    UiSettings before = UiSettings::load(work_.filePath("store"), models_);
+    SettingsDialog dialog(before, hd::list_models(models_.toStdString()));
+    auto* picker = dialog.findChild<QComboBox*>("modelPicker");
+    QVERIFY(picker);
+    QCOMPARE(picker->count(), 2);  // the folder's default, and the one model
+    QVERIFY2(picker->itemText(1).contains("qwen2.5-coder-1.5b-instruct") && picker->itemText(1).contains("chatml") &&
+                 picker->itemText(1).contains("byte-level BPE"),
+             qPrintable(picker->itemText(1)));
+    picker->setCurrentIndex(1);
+    const UiSettings chosen = dialog.settings();
+    QCOMPARE(chosen.model, QStringLiteral("qwen2.5-coder-1.5b-instruct"));
+    chosen.save();
+    QCOMPARE(UiSettings::load(work_.filePath("store"), models_).model, chosen.model);
+    before.save();  // the other tests use the folder's default
+  }
+
   void stopASummaryAndKeepWhatWasWritten() {
     MainWindow w(work_.filePath("store"), models_);  // the store of the first test
     w.show();
@@ -239,7 +265,7 @@ class DesktopAppTest : public QObject {
     QVERIFY(answered.wait(120000));
     QVERIFY2(w.chat()->lastAnswer().partial, "a stopped summary says so");
     QVERIFY(!w.chat()->lastAnswer().text.isEmpty());
-    shoot(w, "summary");
+    shoot(w, "summary", &watchdog);
     QVERIFY2(watchdog.worstMs() < 100, qPrintable(QStringLiteral("the window stalled for %1 ms").arg(watchdog.worstMs())));
   }
 };

@@ -4,7 +4,9 @@
 
 #include "hd/app/answer_service.h"
 #include "hd/app/library.h"
+#include "hd/app/model_registry.h"
 #include "hd/kernels/device.h"
+#include "pdf_page_render.h"
 
 namespace {
 
@@ -42,6 +44,11 @@ EngineWorker::~EngineWorker() = default;
 void EngineWorker::configure(const UiSettings& settings) {
   settings_ = settings;
   service_.reset();
+  try {
+    emit modelsListed(hd::list_models(settings_.modelsDir.toStdString()));  // for the settings dialog
+  } catch (const std::exception& e) {
+    emit failed(QString::fromStdString(e.what()));
+  }
   ensureService();
 }
 
@@ -63,8 +70,12 @@ void EngineWorker::reportCache() {
   if (!service_) return;
   // Asked here, on the engine's thread: the first CUDA call of a thread takes a while.
   if (const hd::DeviceInfo gpu = hd::query_device(0); gpu.available) {
-    emit gpuUse(tr("GPU: %1 of %2 GB in use").arg(static_cast<double>(hd::device_memory_in_use(0)) / (1ull << 30), 0, 'f', 1)
+    emit gpuUse(tr("GPU: %1, %2 of %3 GB in use")
+                    .arg(QString::fromStdString(gpu.name))
+                    .arg(static_cast<double>(hd::device_memory_in_use(0)) / (1ull << 30), 0, 'f', 1)
                     .arg(static_cast<double>(gpu.memory_bytes) / (1ull << 30), 0, 'f', 0));
+  } else {
+    emit gpuUse(tr("GPU: none (%1)").arg(QString::fromStdString(gpu.reason)));
   }
   if (auto st = service_->cache_stats()) {
     emit cacheUse(QStringLiteral("cache: GPU %1, memory %2, disk %3").arg(megabytes(st->gpu_bytes), megabytes(st->memory_bytes),
@@ -137,7 +148,21 @@ void EngineWorker::summarize(long long documentId, const QString& length, const 
   reportCache();
 }
 
-void EngineWorker::locate(const UiSource& source) {
+void EngineWorker::renderPage(const QString& path, int page, int width, const QString& quote) {
+  UiPassage v;
+  v.path = path;
+  v.format = QStringLiteral("pdf");
+  v.quote = quote;
+  const RenderedPdfPage r = render_pdf_page(path, page, width, quote);
+  v.image = r.image;
+  v.pageFirst = v.pageLast = r.page;
+  v.pageCount = r.pageCount;
+  v.highlights = r.highlights;
+  v.error = r.error;
+  emit located(v);
+}
+
+void EngineWorker::locate(const UiSource& source, int pageWidth) {
   if (!ensureService()) return;
   hd::SourcePassage p;
   p.document_id = source.documentId;
@@ -153,6 +178,10 @@ void EngineWorker::locate(const UiSource& source) {
     v.pageFirst = at.page_first;
     v.pageLast = at.page_last;
     v.quote = source.quote;
+    if (v.format == "pdf") {
+      renderPage(v.path, v.pageFirst, pageWidth, v.quote);
+      return;
+    }
     // Character offsets into UTF-8 become offsets into the QString (UTF-16).
     v.text = QString::fromStdString(at.text);
     v.begin = static_cast<int>(QString::fromStdString(at.text.substr(0, at.begin)).size());

@@ -27,7 +27,8 @@ class EngineWorker : public QObject {
   // documentIds empty: all documents, or the collection's when one is named.
   void ask(const QString& question, const QVector<long long>& documentIds, const QString& collection);
   void summarize(long long documentId, const QString& length, const QString& title);
-  void locate(const UiSource& source);
+  void locate(const UiSource& source, int pageWidth);
+  void renderPage(const QString& path, int page, int width, const QString& quote);
   void exportText(const QString& path, const QString& text);
 
  signals:
@@ -38,6 +39,7 @@ class EngineWorker : public QObject {
   void located(const UiPassage& passage);
   void cacheUse(const QString& text);
   void gpuUse(const QString& text);
+  void modelsListed(const UiModels& models);
   void failed(const QString& message);
 
  private:

@@ -22,7 +22,6 @@
 #include "engine_worker.h"
 #include "hd/app/export_markdown.h"
 #include "hd/app/version.h"
-#include "hd/kernels/device.h"
 #include "ingest_worker.h"
 #include "library_panel.h"
 #include "settings_dialog.h"
@@ -50,10 +49,7 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
   job_->setObjectName("jobStatus");
   cache_ = new QLabel(this);
   cache_->setObjectName("cacheStatus");
-  const hd::DeviceInfo gpu = hd::query_device(0);
-  gpu_ = new QLabel(gpu.available ? tr("GPU: %1, %2 GB").arg(QString::fromStdString(gpu.name)).arg(gpu.memory_bytes >> 30)
-                                  : tr("GPU: none (CPU)"),
-                    this);
+  gpu_ = new QLabel(tr("GPU: …"), this);  // filled in by the engine thread (starting CUDA takes a while)
   gpu_->setObjectName("gpuStatus");
   statusBar()->addWidget(job_, 1);
   statusBar()->addPermanentWidget(cache_);
@@ -117,8 +113,11 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
     setJob(tr("Summarizing: section %1 of %2, about %3 s left").arg(done).arg(all).arg(left, 0, 'f', 0));
   });
   connect(engineWorker_, &EngineWorker::located, viewer_, &ViewerPanel::show);
+  connect(this, &MainWindow::pageRequested, engineWorker_, &EngineWorker::renderPage);
+  connect(viewer_, &ViewerPanel::pageRequested, this, &MainWindow::pageRequested);
   connect(engineWorker_, &EngineWorker::cacheUse, cache_, &QLabel::setText);
   connect(engineWorker_, &EngineWorker::gpuUse, gpu_, &QLabel::setText);
+  connect(engineWorker_, &EngineWorker::modelsListed, this, [this](const UiModels& m) { models_ = m; });
   connect(chat_, &ChatPanel::askRequested, this, [this](const QString& q) {
     QVector<long long> ids;
     if (chat_->scope() == ChatPanel::SelectedDocuments) {
@@ -133,7 +132,7 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
     emit askRequested(q, ids, chat_->scopeCollection());
   });
   connect(chat_, &ChatPanel::stopRequested, this, [this] { engineWorker_->stop(); });
-  connect(chat_, &ChatPanel::sourceOpened, this, [this](const UiSource& s) { emit locateRequested(s); });
+  connect(chat_, &ChatPanel::sourceOpened, this, [this](const UiSource& s) { emit locateRequested(s, viewer_->pageWidth()); });
   connect(chat_, &ChatPanel::exportRequested, this, &MainWindow::exportAnswer);
   connect(chat_, &ChatPanel::openModelsFolderRequested, this, [this] {
     QDir().mkpath(settings_.modelsDir);
@@ -234,7 +233,7 @@ void MainWindow::libraryChanged(const UiLibrary& entries, const QStringList& col
 }
 
 void MainWindow::openSettings() {
-  SettingsDialog dialog(settings_, this);
+  SettingsDialog dialog(settings_, models_, this);
   if (dialog.exec() != QDialog::Accepted) return;
   settings_ = dialog.settings();
   settings_.save();

@@ -43,7 +43,8 @@ class MainWindow : public QMainWindow {
   void removeCollectionRequested(const QString& name);
   void askRequested(const QString& question, const QVector<long long>& documentIds, const QString& collection);
   void summarizeRequested(long long documentId, const QString& length, const QString& title);
-  void locateRequested(const UiSource& source);
+  void locateRequested(const UiSource& source, int pageWidth);
+  void pageRequested(const QString& path, int page, int width, const QString& quote);
   void exportRequested(const QString& path, const QString& text);
   void configureRequested(const UiSettings& settings);
   // For tests and the status bar.
@@ -73,5 +74,6 @@ class MainWindow : public QMainWindow {
   QFileSystemWatcher* watcher_;
   QTimer* quiet_;  // re-ingest watched folders after a short quiet period
   QStringList changedFolders_, pendingIngest_, collections_;
+  UiModels models_;  // the models folder as the engine thread listed it
   bool ingesting_ = false, answering_ = false;
 };

@@ -11,7 +11,6 @@
 #include <QSpinBox>
 #include <QUrl>
 
-#include "hd/app/model_registry.h"
 
 namespace {
 QSpinBox* spin(QWidget* parent, int max, int value, const QString& suffix, const QString& name) {
@@ -24,7 +23,9 @@ QSpinBox* spin(QWidget* parent, int max, int value, const QString& suffix, const
 }
 }  // namespace
 
-SettingsDialog::SettingsDialog(const UiSettings& settings, QWidget* parent) : QDialog(parent), base_(settings) {
+SettingsDialog::SettingsDialog(const UiSettings& settings, std::vector<hd::InstalledModel> models, QWidget* parent)
+    : QDialog(parent), base_(settings) {
+  models_ = std::move(models);
   setWindowTitle(tr("Settings"));
   auto* form = new QFormLayout(this);
   auto* folderRow = new QHBoxLayout();
@@ -71,6 +72,7 @@ SettingsDialog::SettingsDialog(const UiSettings& settings, QWidget* parent) : QD
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Models folder"), modelsDir_->text());
     if (!dir.isEmpty()) {
       modelsDir_->setText(dir);
+      models_ = hd::list_models(dir.toStdString());
       listModels();
     }
   });
@@ -81,7 +83,7 @@ SettingsDialog::SettingsDialog(const UiSettings& settings, QWidget* parent) : QD
 void SettingsDialog::listModels() {
   model_->clear();
   model_->addItem(tr("the folder's default"), QString());
-  for (const hd::InstalledModel& m : hd::list_models(modelsDir_->text().toStdString())) {
+  for (const hd::InstalledModel& m : models_) {
     QString label = QStringLiteral("%1 — %2, %3 M parameters, context %4, %5, %6")
                         .arg(QString::fromStdString(m.name), QString::fromStdString(m.layer_pattern))
                         .arg(m.parameters / 1000000)

@@ -3,6 +3,9 @@
 // context and answer budgets, the prefill cache's budget per tier, the embedder's device.
 #include <QDialog>
 
+#include <vector>
+
+#include "hd/app/model_registry.h"
 #include "settings.h"
 
 class QComboBox;
@@ -13,7 +16,9 @@ class SettingsDialog : public QDialog {
   Q_OBJECT
 
  public:
-  SettingsDialog(const UiSettings& settings, QWidget* parent = nullptr);
+  // `models`: the models folder's list as the engine thread read it (a folder picked here with
+  // Browse… is listed on the spot: the person asked for it).
+  SettingsDialog(const UiSettings& settings, std::vector<hd::InstalledModel> models, QWidget* parent = nullptr);
   UiSettings settings() const;
 
  private:
@@ -29,4 +34,5 @@ class SettingsDialog : public QDialog {
   QSpinBox* gpuCache_;
   QSpinBox* memoryCache_;
   QSpinBox* diskCache_;
+  std::vector<hd::InstalledModel> models_;
 };

@@ -5,6 +5,7 @@ void registerUiTypes() {
   qRegisterMetaType<UiAnswer>();
   qRegisterMetaType<UiPassage>();
   qRegisterMetaType<UiLibrary>();
+  qRegisterMetaType<UiModels>();
   qRegisterMetaType<UiSettings>();
   qRegisterMetaType<QVector<long long>>();
 }

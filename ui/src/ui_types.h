@@ -1,11 +1,13 @@
 #pragma once
 // Plain values that cross threads in queued signals (registered with Qt's meta-type system).
+#include <QImage>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
 #include <QVector>
 
 #include "hd/app/library.h"
+#include "hd/app/model_registry.h"
 #include "settings.h"
 
 struct UiSource {
@@ -27,18 +29,22 @@ struct UiAnswer {
 };
 
 struct UiPassage {
-  QString path, format, text;
+  QString path, format, text, error;
+  QImage image;  // PDFs: the page, rendered on the engine thread, the quote highlighted
+  int pageCount = 0, highlights = 0;
   int pageFirst = 0, pageLast = 0;
   int begin = 0, end = 0;  // the passage in `text` (formats without pages)
   QString quote;
 };
 
 using UiLibrary = QVector<hd::LibraryEntry>;
+using UiModels = std::vector<hd::InstalledModel>;
 
 Q_DECLARE_METATYPE(UiSource)
 Q_DECLARE_METATYPE(UiAnswer)
 Q_DECLARE_METATYPE(UiPassage)
 Q_DECLARE_METATYPE(UiLibrary)
+Q_DECLARE_METATYPE(UiModels)
 
 void registerUiTypes();
 Q_DECLARE_METATYPE(UiSettings)

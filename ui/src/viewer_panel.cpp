@@ -3,9 +3,6 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QPainter>
-#include <QPdfDocument>
-#include <QPdfSelection>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSpinBox>
@@ -13,7 +10,7 @@
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
-ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent), pdf_(new QPdfDocument(this)) {
+ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   auto* top = new QHBoxLayout();
   title_ = new QLabel(tr("Open a source to see it here."), this);
@@ -43,12 +40,11 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent), pdf_(new QPdfDocume
   layout->addWidget(stack_, 1);
 
   connect(pageBox_, &QSpinBox::valueChanged, this, [this](int p) {
-    if (p != page_ && pdf_->pageCount() > 0) {
-      page_ = p;
-      renderPage();
-    }
+    if (p != page_ && !path_.isEmpty()) emit pageRequested(path_, p, pageWidth(), quote_);
   });
 }
+
+int ViewerPanel::pageWidth() const { return std::max(200, pdfArea_->viewport()->width() - 8); }
 
 void ViewerPanel::show(const UiPassage& passage) {
   path_ = passage.path;
@@ -56,18 +52,21 @@ void ViewerPanel::show(const UiPassage& passage) {
   title_->setText(QFileInfo(passage.path).fileName());
   title_->setToolTip(passage.path);
   if (passage.format == "pdf") {
-    if (pdf_->load(passage.path) != QPdfDocument::Error::None) {
-      text_->setPlainText(tr("%1: the PDF cannot be shown (it may have changed or been moved)").arg(passage.path));
+    if (!passage.error.isEmpty()) {
+      text_->setPlainText(passage.error);
       stack_->setCurrentWidget(text_);
       page_ = 0;
       return;
     }
-    page_ = std::clamp(passage.pageFirst, 1, pdf_->pageCount());
+    page_ = passage.pageFirst;
+    highlights_ = passage.highlights;
+    const QSignalBlocker quiet(pageBox_);
     pageBox_->setEnabled(true);
-    pageBox_->setRange(1, pdf_->pageCount());
+    pageBox_->setRange(1, passage.pageCount);
     pageBox_->setValue(page_);
+    pdfPage_->setPixmap(QPixmap::fromImage(passage.image));
+    pdfPage_->resize(passage.image.size());
     stack_->setCurrentWidget(pdfArea_);
-    renderPage();
     return;
   }
   page_ = 0;
@@ -86,41 +85,4 @@ void ViewerPanel::show(const UiPassage& passage) {
   start.setPosition(c.selectionStart());
   text_->setTextCursor(start);
   text_->ensureCursorVisible();
-}
-
-void ViewerPanel::renderPage() {
-  // The page at the viewer's width; the quoted sentence's boxes painted over it.
-  const int index = page_ - 1;
-  const QSizeF points = pdf_->pagePointSize(index);
-  const qreal scale = std::max(0.5, (pdfArea_->viewport()->width() - 8) / std::max<qreal>(points.width(), 1));
-  QImage image = pdf_->render(index, (points * scale).toSize());
-  highlights_ = 0;
-  const QString pageText = pdf_->getAllText(index).text();
-  // The quote as the page spells it: search its first words (the text layer may break lines).
-  const QString words = quote_.simplified().section(' ', 0, 7);
-  const QString flat = pageText.simplified();
-  if (!words.isEmpty()) {
-    const qsizetype at = flat.indexOf(words, 0, Qt::CaseInsensitive);
-    if (at >= 0) {
-      // Map the index in the simplified text back to the page text.
-      qsizetype raw = 0, seen = 0;
-      for (; raw < pageText.size() && seen < at; ++raw) {
-        if (!pageText[raw].isSpace() || (raw > 0 && !pageText[raw - 1].isSpace())) ++seen;
-      }
-      const QPdfSelection sel = pdf_->getSelectionAtIndex(index, static_cast<int>(raw), static_cast<int>(quote_.simplified().size()));
-      QPainter painter(&image);
-      painter.setCompositionMode(QPainter::CompositionMode_Multiply);
-      for (const QPolygonF& box : sel.bounds()) {
-        QPolygonF scaled;
-        for (const QPointF& p : box) scaled << p * scale;
-        painter.setBrush(QColor(255, 230, 90));
-        painter.setPen(Qt::NoPen);
-        painter.drawPolygon(scaled);
-        ++highlights_;
-      }
-    }
-  }
-  pdfPage_->setPixmap(QPixmap::fromImage(image));
-  pdfPage_->resize(image.size());
-  pdfArea_->verticalScrollBar()->setValue(0);
 }

@@ -1,13 +1,12 @@
 #pragma once
-// The viewer: a cited passage in place. PDFs open on the cited page with the quoted sentence
-// highlighted (Qt PDF renders the page; the sentence's boxes come from the page's text); other
-// formats show the document's text scrolled to the passage, highlighted.
+// The viewer: a cited passage in place. PDFs show the cited page (rendered on the engine thread,
+// the quoted sentence highlighted); other formats show the document's text scrolled to the
+// passage, highlighted. Paging through a PDF asks the engine thread for the page.
 #include <QWidget>
 
 #include "ui_types.h"
 
 class QLabel;
-class QPdfDocument;
 class QScrollArea;
 class QSpinBox;
 class QStackedWidget;
@@ -21,16 +20,17 @@ class ViewerPanel : public QWidget {
   int currentPage() const { return page_; }  // 1-based; 0 when no PDF is shown
   int highlightedBoxes() const { return highlights_; }
   QString shownPath() const { return path_; }
+  int pageWidth() const;  // the width a page is rendered at
 
  public slots:
   void show(const UiPassage& passage);
 
- private:
-  void renderPage();
+ signals:
+  void pageRequested(const QString& path, int page, int width, const QString& quote);
 
+ private:
   QStackedWidget* stack_;
   QLabel* title_;
-  QPdfDocument* pdf_;
   QScrollArea* pdfArea_;
   QLabel* pdfPage_;
   QSpinBox* pageBox_;
