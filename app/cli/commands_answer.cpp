@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "interrupt.h"
+#include "hd/app/answer_service.h"
 #include "hd/app/ask.h"
 #include "hd/app/model_registry.h"
 #include "hd/app/paths.h"
@@ -70,12 +71,10 @@ Opened open_all(const Args& args) {
       else if (*d != "auto") throw UsageError("--device takes auto, cpu or cuda");
     }
     o.model = load_language_model(*model_dir, device, static_cast<int>(args.integer("--threads", 0)));
-    PrefillCacheOptions cache;
-    cache.memory_budget_bytes = static_cast<std::uint64_t>(args.integer("--cache-mb", 4096)) << 20;
-    const bool on_gpu = o.model->backend->name().rfind("cuda", 0) == 0;
-    cache.gpu_budget_bytes = static_cast<std::uint64_t>(args.integer("--gpu-cache-mb", on_gpu ? 2048 : 0)) << 20;
-    cache.disk_budget_bytes = static_cast<std::uint64_t>(args.integer("--disk-cache-mb", 32768)) << 20;
-    if (!args.has("--no-cache")) cache.disk_dir = prefill_cache_dir(o.store->dir());
+    PrefillCacheOptions cache = prefill_cache_options(*o.model, o.store->dir(), static_cast<std::uint64_t>(args.integer("--gpu-cache-mb", 2048)),
+                                                      static_cast<std::uint64_t>(args.integer("--cache-mb", 4096)),
+                                                      static_cast<std::uint64_t>(args.integer("--disk-cache-mb", 32768)));
+    if (args.has("--no-cache")) cache.disk_dir.clear();
     o.cache = std::make_unique<PrefillCache>(o.model->checkpoint->fingerprint(), cache);
   }
   o.resources = {o.model.get(), o.cache.get(), o.store.get(), o.index.get(), o.embedder.get(), args.has("--allow-random")};

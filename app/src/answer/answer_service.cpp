@@ -8,6 +8,17 @@
 namespace hd {
 namespace fs = std::filesystem;
 
+PrefillCacheOptions prefill_cache_options(const LanguageModel& model, const fs::path& store_dir, std::uint64_t gpu_mb,
+                                          std::uint64_t memory_mb, std::uint64_t disk_mb) {
+  PrefillCacheOptions cache;
+  const bool on_gpu = model.backend->name().rfind("cuda", 0) == 0;
+  cache.gpu_budget_bytes = on_gpu ? gpu_mb << 20 : 0;
+  cache.memory_budget_bytes = memory_mb << 20;
+  cache.disk_budget_bytes = disk_mb << 20;
+  cache.disk_dir = prefill_cache_dir(store_dir);
+  return cache;
+}
+
 AnswerService::AnswerService(AnswerServiceOptions options) : options_(std::move(options)) {
   store_ = Store::open(options_.store_dir);
   const fs::path embedder_dir = options_.embedder_dir.empty() ? options_.models_dir / "all-minilm-l6-v2" : options_.embedder_dir;
@@ -21,13 +32,9 @@ AnswerService::AnswerService(AnswerServiceOptions options) : options_(std::move(
   }
   if (dir) {
     model_ = load_language_model(*dir, options_.device, options_.cpu_threads);
-    PrefillCacheOptions cache;
-    const bool on_gpu = model_->backend->name().rfind("cuda", 0) == 0;
-    cache.gpu_budget_bytes = on_gpu ? options_.gpu_cache_mb << 20 : 0;
-    cache.memory_budget_bytes = options_.memory_cache_mb << 20;
-    cache.disk_budget_bytes = options_.disk_cache_mb << 20;
-    cache.disk_dir = prefill_cache_dir(store_->dir());
-    cache_ = std::make_unique<PrefillCache>(model_->checkpoint->fingerprint(), cache);
+    cache_ = std::make_unique<PrefillCache>(
+        model_->checkpoint->fingerprint(),
+        prefill_cache_options(*model_, store_->dir(), options_.gpu_cache_mb, options_.memory_cache_mb, options_.disk_cache_mb));
   }
 }
 
@@ -56,9 +63,7 @@ PassageLocation AnswerService::locate(const SourcePassage& passage) const {
   at.path = passage.path;
   at.page_first = passage.page_first;
   at.page_last = passage.page_last;
-  for (const StoredDocument& d : store_->documents()) {
-    if (d.id == passage.document_id) at.format = d.format;
-  }
+  if (const auto d = store_->document(passage.document_id)) at.format = d->format;
   if (at.format == "pdf") return at;
   // The document's text rebuilt from its chunks at their offsets (chunks of a section overlap).
   const std::vector<StoredChunk> chunks = store_->document_chunks(passage.document_id);

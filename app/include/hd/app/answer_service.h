@@ -34,6 +34,11 @@ struct PassageLocation {
   std::size_t begin = 0, end = 0;    // the passage in `text`
 };
 
+// The prefill cache's tiers for `model` over the store in `store_dir` (the GPU tier only where the
+// model runs on a GPU); the CLI and AnswerService share it.
+PrefillCacheOptions prefill_cache_options(const LanguageModel& model, const std::filesystem::path& store_dir,
+                                          std::uint64_t gpu_mb, std::uint64_t memory_mb, std::uint64_t disk_mb);
+
 class AnswerService {
  public:
   // Throws with a clear message when the store cannot be opened or a named model is broken; with
