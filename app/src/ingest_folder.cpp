@@ -236,8 +236,10 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
     }();
     for (const std::string& p : store.paths()) {
       const bool under_root = std::any_of(roots.begin(), roots.end(), [&](const fs::path& r) {
-        const std::string root = fs::absolute(r).string();
-        return p.compare(0, root.size(), root) == 0;
+        // Under it, not merely sharing its first letters: pruning "docs" must not touch "docs-old".
+        const std::string root = fs::absolute(r).lexically_normal().string();
+        const std::string folder = root.back() == '/' ? root : root + "/";
+        return p == root || p.compare(0, folder.size(), folder) == 0;
       });
       if (under_root && !seen.count(p)) {
         store.remove_path(p);

@@ -63,6 +63,16 @@ TEST_F(IngestFolder, IdenticalContentIsStoredOnceUnderBothPaths) {
   EXPECT_EQ(store_->paths().size(), 7u);
 }
 
+TEST_F(IngestFolder, PruningAFolderLeavesASiblingWhoseNameStartsTheSame) {
+  fs::create_directories(dir_ / "docs-old");
+  test::write_file(dir_ / "docs-old" / "kept.md", "# Kept\n\nThe archive of last year.\n");
+  ingest_paths(*store_, {dir_ / "docs-old"}, options_);
+  run();
+  options_.prune = true;
+  EXPECT_EQ(run().pruned, 0u);
+  EXPECT_TRUE(store_->document_by_path((dir_ / "docs-old" / "kept.md").string())) << "docs-old is not under docs";
+}
+
 TEST_F(IngestFolder, PruneForgetsDeletedFilesAndFailuresCarryTheirReason) {
   run();
   fs::remove(dir_ / "docs" / "meeting-notes.docx");

@@ -81,6 +81,25 @@ TEST_F(Library, CollectionsScopeDocumentsByFolderSurviveARestartAndCanBeRemoved)
   EXPECT_THROW(Collections::load(store_->dir()), std::runtime_error);
 }
 
+TEST_F(Library, AWatcherFollowsEveryFolderAndFileUnderAFolderRootAndTheFileRootsWithinItsLimit) {
+  fs::create_directories(dir_ / "docs" / "deeper" / "deepest");
+  std::ofstream(dir_ / "docs" / "deeper" / "deepest" / "inner.md") << "# Inner\n";
+  Collections c = Collections::load(store_->dir());
+  c.add("samples", (dir_ / "docs").string());
+  c.add("notes", (dir_ / "more" / "notes.md").string());
+  c.add("gone", (dir_ / "no-such-folder").string());
+  const std::vector<std::string> all = paths_to_watch(c, 1000);
+  auto has = [&](const fs::path& p) { return std::find(all.begin(), all.end(), p.string()) != all.end(); };
+  EXPECT_TRUE(has(dir_ / "docs"));
+  EXPECT_TRUE(has(dir_ / "docs" / "deeper" / "deepest")) << "folders at any depth";
+  EXPECT_TRUE(has(dir_ / "docs" / "deeper" / "deepest" / "inner.md")) << "files, which can change in place";
+  EXPECT_TRUE(has(dir_ / "more" / "notes.md")) << "a file root";
+  EXPECT_FALSE(has(dir_ / "more")) << "only what a collection holds";
+  EXPECT_FALSE(has(dir_ / "no-such-folder"));
+  EXPECT_EQ(all.size(), 1u + 6u + 2u + 1u + 1u);  // docs, six samples, two folders, inner.md, notes.md
+  EXPECT_EQ(paths_to_watch(c, 3).size(), 3u) << "the limit holds";
+}
+
 TEST_F(Library, RemovingADocumentDropsItsChunksAndItsCachedStates) {
   const std::string notes = (dir_ / "more" / "notes.md").string(), faq = (dir_ / "docs" / "long-context-faq.html").string();
   // Cached states of a tiny model, one holding notes.md, one holding the FAQ, as ask stores them.

@@ -4,7 +4,12 @@
 // ingest midway and resume it; stop a summary and keep what was written. A watchdog timer on the UI
 // thread checks that the window never stalls for more than 100 ms while ingest and generation run.
 // Screenshots of each main screen go to the build folder (ui-screenshots/).
+#include <QAccessible>
+#include <QAbstractSpinBox>
 #include <QApplication>
+#include <QFileDialog>
+#include <QMenu>
+#include <QMenuBar>
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
@@ -14,6 +19,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -71,6 +77,30 @@ class DesktopAppTest : public QObject {
   QTemporaryDir work_;
   QString models_, docs_;
 
+  // Clicks Export…, answers the save dialog with `path` as a user would, and waits for the file.
+  void exportThroughTheDialog(MainWindow& w, const QString& path) {
+    QTimer answerDialog;
+    answerDialog.setInterval(50);
+    QString seen;
+    connect(&answerDialog, &QTimer::timeout, this, [&] {
+      QWidget* modal = QApplication::activeModalWidget();
+      if (modal) seen = QString::fromUtf8(modal->metaObject()->className());
+      if (auto* dialog = qobject_cast<QFileDialog*>(modal)) {
+        answerDialog.stop();
+        auto* name = dialog->findChild<QLineEdit*>("fileNameEdit");  // where a user types the name
+        if (!name) return;
+        name->setText(path);
+        QMetaObject::invokeMethod(dialog, &QDialog::accept);  // what the Save button does
+        seen += " chose " + dialog->selectedFiles().join(",");
+      }
+    });
+    answerDialog.start();
+    auto* button = w.findChild<QPushButton*>("exportButton");
+    QVERIFY(button->isEnabled());
+    QTest::mouseClick(button, Qt::LeftButton);
+    QTRY_VERIFY2_WITH_TIMEOUT(QFile::exists(path), qPrintable("no file; the modal widget seen: " + seen), 10000);
+  }
+
   void shoot(QWidget& w, const QString& name, Watchdog* watchdog = nullptr) {
     if (watchdog) watchdog->pause();
     QDir().mkpath(QStringLiteral(HD_UI_SCREENSHOTS));
@@ -81,6 +111,7 @@ class DesktopAppTest : public QObject {
  private slots:
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);  // QSettings of the test, not the user's
+    QApplication::setAttribute(Qt::AA_DontUseNativeDialogs);  // Qt's own save dialog, which the test can answer
     QSettings().clear();
     QSettings().setValue("engine/cpuThreads", 1);  // one core for the model, one for the window
     QSettings().setValue("engine/answerTokens", 48);
@@ -193,23 +224,53 @@ class DesktopAppTest : public QObject {
 
   void aWatchedFolderIsReadAgainWhenItChanges() {
     const QString watched = work_.filePath("watched");
-    QDir().mkpath(watched);
+    QDir().mkpath(watched + "/sub");
     auto write = [&](const QString& name, const QString& text) {
       QFile f(watched + "/" + name);
-      QVERIFY(f.open(QIODevice::WriteOnly));
+      QVERIFY(f.open(QIODevice::WriteOnly));  // in place: same file, new content
       f.write(text.toUtf8());
     };
     write("a.md", "# A\n\nThe first note.\n");
+    write("sub/old.md", "# Old\n\nA note in a subfolder.\n");
     MainWindow w(work_.filePath("store-watched"), models_);
     w.show();
     QSignalSpy ingested(&w, &MainWindow::ingestDone);
     w.addPaths({watched});
     QVERIFY(ingested.wait(120000));
     auto* table = w.findChild<QTableView*>("libraryTable");
-    QTRY_COMPARE_WITH_TIMEOUT(table->model()->rowCount(), 1, 10000);
-    write("b.md", "# B\n\nA second note, added while the app runs.\n");
-    QVERIFY2(ingested.wait(60000), "the folder is read again after it changed");
     QTRY_COMPARE_WITH_TIMEOUT(table->model()->rowCount(), 2, 10000);
+    auto titles = [&] {
+      QStringList t;
+      for (int r = 0; r < table->model()->rowCount(); ++r) t << table->model()->index(r, LibraryModel::Title).data().toString();
+      t.sort();
+      return t;
+    };
+    write("sub/b.md", "# B\n\nA second note, added to a subfolder while the app runs.\n");
+    QVERIFY2(ingested.wait(60000), "a subfolder is watched too");
+    QTRY_COMPARE_WITH_TIMEOUT(titles(), (QStringList{"A", "B", "Old"}), 10000);
+    write("a.md", "# A, revised\n\nThe first note, rewritten in place.\n");
+    QVERIFY2(ingested.wait(60000), "a file rewritten in place is read again");
+    QTRY_COMPARE_WITH_TIMEOUT(titles(), (QStringList{"A, revised", "B", "Old"}), 10000);
+    QVERIFY(QFile::remove(watched + "/sub/old.md"));
+    QVERIFY2(ingested.wait(60000), "a deleted file is noticed");
+    QTRY_COMPARE_WITH_TIMEOUT(titles(), (QStringList{"A, revised", "B"}), 10000);
+  }
+
+  void filesGoIntoANamedCollectionThatScopesQuestions() {
+    const QString loose = work_.filePath("loose");
+    QDir().mkpath(loose);
+    for (const QString& name : {QStringLiteral("pump.md"), QStringLiteral("valve.md")}) {
+      QFile f(loose + "/" + name);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(QStringLiteral("# %1\n\nThe %1 in hall 2 was serviced on Monday.\n").arg(name.chopped(3)).toUtf8());
+    }
+    MainWindow w(work_.filePath("store-loose"), models_);
+    w.show();
+    QSignalSpy ingested(&w, &MainWindow::ingestDone);
+    w.addPaths({loose + "/pump.md", loose + "/valve.md"}, "Maintenance");
+    QVERIFY(ingested.wait(120000));
+    auto* scope = w.findChild<QComboBox*>("scope");
+    QTRY_VERIFY_WITH_TIMEOUT(scope->findText("Maintenance", Qt::MatchContains) >= 0, 10000);
   }
 
   void withoutAModelItSaysSoAndAnswersExtractively() {
@@ -228,6 +289,108 @@ class DesktopAppTest : public QObject {
     QVERIFY(w.chat()->lastAnswer().extractive);
     QVERIFY(!w.chat()->lastAnswer().sources.isEmpty());
     shoot(w, "no-model");
+
+    // A Markdown source opens laid out as written, the quoted sentence found and highlighted there.
+    auto* table = w.findChild<QTableView*>("libraryTable");
+    for (int r = 0; r < table->model()->rowCount(); ++r) {
+      if (table->model()->index(r, LibraryModel::Format).data().toString() == "markdown" &&
+          table->model()->index(r, LibraryModel::Title).data().toString().contains("Hyena")) {
+        table->selectRow(r);
+      }
+    }
+    w.findChild<QComboBox*>("scope")->setCurrentIndex(ChatPanel::SelectedDocuments);
+    QTest::keyClicks(w.findChild<QLineEdit*>("question"), "Does the recurrent state grow with the length of the document?");
+    QTest::keyClick(w.findChild<QLineEdit*>("question"), Qt::Key_Return);
+    QVERIFY(answered.wait(120000));
+    QVERIFY(!w.chat()->lastAnswer().sources.isEmpty());
+    QVERIFY(w.chat()->lastAnswer().sources.front().path.endsWith("hyena-filters.md"));
+    auto* list = w.findChild<QListWidget*>("sources");
+    emit list->itemActivated(list->item(0));
+    QTRY_VERIFY_WITH_TIMEOUT(w.viewer()->shownPath().endsWith("hyena-filters.md"), 30000);
+    QVERIFY2(w.viewer()->laidOut(), "Markdown is shown as written, not as stored text");
+    QCOMPARE(w.viewer()->highlightedBoxes(), 1);
+    shoot(w, "viewer-markdown");
+  }
+
+  void everyControlHasANameAndTheWholeFlowRunsFromTheKeyboard() {
+    const QString empty = work_.filePath("no-models-keys");
+    QDir().mkpath(empty);
+    QVERIFY(QFile::link(installedModels() + "/all-minilm-l6-v2", empty + "/all-minilm-l6-v2"));
+    MainWindow w(work_.filePath("store"), empty);  // the store of the first test, answered extractively
+    w.show();
+    QApplication::setActiveWindow(&w);
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    // Accessible names and keyboard focus on every control a user operates.
+    auto isControl = [](QWidget* c) {
+      return c && (qobject_cast<QAbstractButton*>(c) || qobject_cast<QLineEdit*>(c) || qobject_cast<QComboBox*>(c) ||
+                   qobject_cast<QAbstractItemView*>(c) || qobject_cast<QAbstractSpinBox*>(c));
+    };
+    for (QWidget* c : w.findChildren<QWidget*>()) {
+      if (!c->isVisibleTo(&w)) continue;  // e.g. the menu bar's overflow button, shown only when menus do not fit
+      // A control's own parts (a table's headers, a spin box's line edit) are named by the control.
+      if (!isControl(c) || isControl(c->parentWidget()) || isControl(c->parentWidget() ? c->parentWidget()->parentWidget() : nullptr)) continue;
+      QAccessibleInterface* a = QAccessible::queryAccessibleInterface(c);
+      QVERIFY2(a && !a->text(QAccessible::Name).trimmed().isEmpty(), qPrintable(c->objectName() + " has no accessible name"));
+      QVERIFY2(c->focusPolicy() & Qt::TabFocus, qPrintable(c->objectName() + " cannot be reached with Tab"));
+    }
+    // Every menu action has a shortcut or a mnemonic.
+    for (QMenu* menu : w.menuBar()->findChildren<QMenu*>()) {
+      for (QAction* action : menu->actions()) {
+        if (action->isSeparator()) continue;
+        QVERIFY2(!action->shortcut().isEmpty() || action->text().contains('&'), qPrintable(action->text()));
+      }
+    }
+    auto* table = w.findChild<QTableView*>("libraryTable");
+    QTRY_COMPARE_WITH_TIMEOUT(table->model()->rowCount(), 7, 30000);
+    QTest::keyClick(&w, Qt::Key_1, Qt::ControlModifier);
+    QTRY_VERIFY(table->hasFocus());
+    QTest::keyClick(&w, Qt::Key_L, Qt::ControlModifier);
+    auto* question = w.findChild<QLineEdit*>("question");
+    QTRY_VERIFY(question->hasFocus());
+    QSignalSpy answered(&w, &MainWindow::answerDone);
+    QTest::keyClicks(question, "How long did prefill of 131072 tokens take on the H100?");
+    QTest::keyClick(question, Qt::Key_Return);
+    QVERIFY(answered.wait(120000));
+    auto* sources = w.findChild<QListWidget*>("sources");
+    QVERIFY(sources->count() > 0);
+    int pdfRow = -1;
+    for (int i = 0; i < w.chat()->lastAnswer().sources.size() && pdfRow < 0; ++i) {
+      if (w.chat()->lastAnswer().sources[i].pageFirst > 0) pdfRow = i;
+    }
+    QVERIFY2(pdfRow >= 0, "a PDF page is among the sources");
+    QStringList path;
+    for (int i = 0; i < 30 && !sources->hasFocus(); ++i) {
+      QTest::keyClick(QApplication::focusWidget(), Qt::Key_Tab);
+      path << (QApplication::focusWidget() ? QApplication::focusWidget()->objectName() : QStringLiteral("(none)"));
+    }
+    QVERIFY2(sources->hasFocus(), qPrintable("Tab reaches the sources; it went " + path.join(" > ")));
+    QTest::keyClick(sources, Qt::Key_Home);
+    for (int i = 0; i < pdfRow; ++i) QTest::keyClick(sources, Qt::Key_Down);
+    QTest::keyClick(sources, Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(w.viewer()->currentPage(), w.chat()->lastAnswer().sources[pdfRow].pageFirst, 30000);
+
+    // Export the answer: the question as its heading, the sources with their pages.
+    const QString exported = work_.filePath("answer.md");
+    exportThroughTheDialog(w, exported);
+    QFile file(exported);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString markdown = QString::fromUtf8(file.readAll());
+    QVERIFY2(markdown.startsWith("# How long did prefill of 131072 tokens take on the H100?"), qPrintable(markdown.left(200)));
+    QVERIFY2(markdown.contains(QStringLiteral(", p. %1").arg(w.chat()->lastAnswer().sources[pdfRow].pageFirst)), qPrintable(markdown));
+  }
+
+  void theWindowComesBackAsItWasLeft() {
+    const QString empty = work_.filePath("no-models");  // made by the extractive test
+    {
+      MainWindow w(work_.filePath("store"), empty);
+      w.show();
+      w.resize(1011, 633);
+      QTRY_COMPARE(w.size(), QSize(1011, 633));
+      w.close();
+    }
+    MainWindow again(work_.filePath("store"), empty);
+    again.show();
+    QTRY_COMPARE(again.size(), QSize(1011, 633));
   }
 
   void settingsListTheModelsWithTheirFactsAndKeepWhatWasChosen() {
@@ -260,6 +423,9 @@ class DesktopAppTest : public QObject {
     Watchdog watchdog;
     QSignalSpy answered(&w, &MainWindow::answerDone);
     w.summarizeDocument(id, "hyena-filters.md");
+    auto* progress = w.findChild<QProgressBar*>("summaryProgress");
+    QTRY_VERIFY_WITH_TIMEOUT(progress->isVisible(), 60000);
+    QVERIFY2(progress->text().contains("section 1 of"), qPrintable(progress->text()));
     QTRY_VERIFY_WITH_TIMEOUT(w.chat()->piecesShown() >= 3, 300000);
     QTest::mouseClick(w.findChild<QPushButton*>("stopButton"), Qt::LeftButton);
     QVERIFY(answered.wait(120000));
@@ -267,6 +433,15 @@ class DesktopAppTest : public QObject {
     QVERIFY(!w.chat()->lastAnswer().text.isEmpty());
     shoot(w, "summary", &watchdog);
     QVERIFY2(watchdog.worstMs() < 100, qPrintable(QStringLiteral("the window stalled for %1 ms").arg(watchdog.worstMs())));
+
+    const QString exported = work_.filePath("summary.md");
+    exportThroughTheDialog(w, exported);
+    QFile file(exported);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString markdown = QString::fromUtf8(file.readAll());
+    QVERIFY2(markdown.startsWith("# Summary of hyena-filters.md"), qPrintable(markdown.left(200)));
+    QVERIFY(markdown.contains(w.chat()->lastAnswer().text.left(40)));
+    QVERIFY2(markdown.contains("Stopped before the end"), "a stopped summary says so in the file too");
   }
 };
 

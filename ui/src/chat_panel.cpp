@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QTextBrowser>
@@ -45,6 +46,11 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   transcript_->setObjectName("transcript");
   transcript_->setAccessibleName(tr("Conversation"));
   layout->addWidget(transcript_, 3);
+  progress_ = new QProgressBar(this);
+  progress_->setObjectName("summaryProgress");
+  progress_->setAccessibleName(tr("Summary progress by section"));
+  progress_->hide();
+  layout->addWidget(progress_);
 
   timing_ = new QLabel(this);
   timing_->setObjectName("answerTiming");
@@ -124,6 +130,7 @@ void ChatPanel::setModelStatus(const QString& status, bool hasModel) {
 }
 
 void ChatPanel::setBusy(bool busy) {
+  if (!busy) progress_->hide();
   ask_->setEnabled(!busy);
   stop_->setEnabled(busy);
 }
@@ -135,6 +142,16 @@ void ChatPanel::beginAnswer(const QString& title) {
   timing_->setText(tr("Reading…"));
   transcript_->append(QStringLiteral("<p><b>%1</b></p>").arg(title.toHtmlEscaped()));
   transcript_->append(QString());
+}
+
+void ChatPanel::showSummaryProgress(int sectionsDone, int sections, double secondsLeft) {
+  progress_->setRange(0, std::max(sections, 1));
+  progress_->setValue(sectionsDone);
+  QString text = sectionsDone < sections ? tr("section %1 of %2").arg(sectionsDone + 1).arg(sections)
+                                         : tr("%1 sections read, writing the summary").arg(sections);
+  if (sectionsDone > 0 && sectionsDone < sections) text += tr(", about %1 s left").arg(secondsLeft, 0, 'f', 0);
+  progress_->setFormat(text);
+  progress_->show();
 }
 
 void ChatPanel::appendToken(const QString& piece) {

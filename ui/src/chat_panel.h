@@ -11,6 +11,7 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QListWidget;
+class QProgressBar;
 class QPushButton;
 class QTextBrowser;
 
@@ -30,6 +31,7 @@ class ChatPanel : public QWidget {
   void setModelStatus(const QString& status, bool hasModel);
   void beginAnswer(const QString& title);
   void appendToken(const QString& piece);
+  void showSummaryProgress(int sectionsDone, int sections, double secondsLeft);
   void showAnswer(const UiAnswer& answer);
   void showError(const QString& message);
   void focusQuestion();
@@ -53,6 +55,7 @@ class ChatPanel : public QWidget {
   QPushButton* stop_;
   QPushButton* export_;
   QLabel* timing_;
+  QProgressBar* progress_;  // a summary's sections
   QListWidget* sources_;
   QString streamed_;
   int pieces_ = 0;

@@ -1,6 +1,8 @@
 #include "engine_worker.h"
 
 #include <QFile>
+#include <QSaveFile>
+#include <QStringDecoder>
 
 #include "hd/app/answer_service.h"
 #include "hd/app/library.h"
@@ -162,6 +164,20 @@ void EngineWorker::renderPage(const QString& path, int page, int width, const QS
   emit located(v);
 }
 
+namespace {
+// The file as written, for the viewer to lay out; empty (the viewer shows the stored text) when it is
+// large enough to slow the window's layout, unreadable, or not UTF-8.
+QString readForLayout(const QString& path) {
+  constexpr qint64 kMostBytes = 2 << 20;
+  QFile f(path);
+  if (f.size() > kMostBytes || !f.open(QIODevice::ReadOnly)) return {};
+  const QByteArray bytes = f.readAll();
+  QStringDecoder utf8(QStringDecoder::Utf8);
+  QString text = utf8(bytes);
+  return utf8.hasError() ? QString() : text;
+}
+}  // namespace
+
 void EngineWorker::locate(const UiSource& source, int pageWidth) {
   if (!ensureService()) return;
   hd::SourcePassage p;
@@ -186,6 +202,7 @@ void EngineWorker::locate(const UiSource& source, int pageWidth) {
     v.text = QString::fromStdString(at.text);
     v.begin = static_cast<int>(QString::fromStdString(at.text.substr(0, at.begin)).size());
     v.end = static_cast<int>(QString::fromStdString(at.text.substr(0, at.end)).size());
+    if (v.format == "markdown" || v.format == "html") v.source = readForLayout(v.path);
     emit located(v);
   } catch (const std::exception& e) {
     emit failed(QString::fromStdString(e.what()));
@@ -193,8 +210,10 @@ void EngineWorker::locate(const UiSource& source, int pageWidth) {
 }
 
 void EngineWorker::exportText(const QString& path, const QString& text) {
-  QFile f(path);
-  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(text.toUtf8()) < 0) {
+  QSaveFile f(path);  // written whole or not at all: a failed export leaves an older file intact
+  if (!f.open(QIODevice::WriteOnly) || f.write(text.toUtf8()) < 0 || !f.commit()) {
     emit failed(QStringLiteral("%1: cannot write (%2)").arg(path, f.errorString()));
+    return;
   }
+  emit exported(path);
 }

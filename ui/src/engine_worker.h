@@ -41,6 +41,7 @@ class EngineWorker : public QObject {
   void gpuUse(const QString& text);
   void modelsListed(const UiModels& models);
   void failed(const QString& message);
+  void exported(const QString& path);
 
  private:
   bool ensureService();

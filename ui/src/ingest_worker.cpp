@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "folder_watcher.h"
 #include "hd/app/ingest_folder.h"
 #include "hd/app/library.h"
 #include "hd/engine/text_embedder.h"
@@ -13,7 +14,16 @@ IngestWorker::IngestWorker(QString storeDir, QString modelsDir) : storeDir_(std:
 
 IngestWorker::~IngestWorker() = default;
 
+namespace {
+constexpr int kQuietMs = 2000;            // re-read watched files once they have been quiet this long
+constexpr std::size_t kMostWatches = 20000;  // inotify watches are a per-user resource
+}  // namespace
+
 void IngestWorker::open() {
+  if (!watcher_) {
+    watcher_ = new FolderWatcher(kQuietMs, this);
+    connect(watcher_, &FolderWatcher::changed, this, &IngestWorker::filesChanged);
+  }
   try {
     store_ = hd::Store::open(storeDir_.toStdString());
     const fs::path embedder = fs::path(modelsDir_.toStdString()) / "all-minilm-l6-v2";
@@ -29,9 +39,12 @@ void IngestWorker::refresh() {
   if (!store_) return;
   try {
     const auto entries = hd::list_library(*store_);
-    QStringList names;
-    for (const auto& n : hd::Collections::load(store_->dir()).names()) names << QString::fromStdString(n);
+    const hd::Collections collections = hd::Collections::load(store_->dir());
+    QStringList names, watched;
+    for (const auto& n : collections.names()) names << QString::fromStdString(n);
+    for (const auto& p : hd::paths_to_watch(collections, kMostWatches)) watched << QString::fromStdString(p);
     emit libraryChanged(UiLibrary(entries.begin(), entries.end()), names);
+    if (watcher_) watcher_->follow(watched);
   } catch (const std::exception& e) {
     emit failed(QString::fromStdString(e.what()));
   }
@@ -50,6 +63,7 @@ void IngestWorker::ingest(const QStringList& paths) {
   o.count_tokens = [](std::string_view s) { return (s.size() + 3) / 4; };  // chunk sizes; the model counts exactly later
   o.embedder = embedder_.get();
   o.cancel = &cancel_;
+  o.prune = true;  // files gone from a folder read again leave the library
   o.on_progress = [this](const hd::IngestProgress& p) {
     emit progress(static_cast<int>(p.files_done), static_cast<int>(p.files_total), QString::fromStdString(p.current));
   };

@@ -1,8 +1,9 @@
 #pragma once
 // Ingest on its own thread: reads files into the store (with embeddings and the vector index),
 // reports per-file progress, stops between files on cancel (nothing stored is lost; the next run
-// resumes), and lists the library after every change. The window talks to it by queued signals
-// only; cancel() is the one call made across threads (an atomic flag).
+// resumes), and lists the library after every change. It also watches the collections' folders
+// and files and says which to read again after they change (filesChanged). The window talks to it
+// by queued signals only; cancel() is the one call made across threads (an atomic flag).
 #include <QObject>
 #include <QStringList>
 #include <atomic>
@@ -14,6 +15,8 @@ namespace hd {
 class Store;
 class TextEmbedder;
 }  // namespace hd
+
+class FolderWatcher;
 
 class IngestWorker : public QObject {
   Q_OBJECT
@@ -36,10 +39,12 @@ class IngestWorker : public QObject {
   void finished(const QString& summary, bool cancelled);
   void libraryChanged(const UiLibrary& entries, const QStringList& collections);
   void failed(const QString& message);
+  void filesChanged(const QStringList& paths);  // watched paths to read again
 
  private:
   QString storeDir_, modelsDir_;
   std::unique_ptr<hd::Store> store_;
   std::unique_ptr<hd::TextEmbedder> embedder_;
   std::atomic<bool> cancel_{false};
+  FolderWatcher* watcher_ = nullptr;  // made on the ingest thread, in open()
 };

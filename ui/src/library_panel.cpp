@@ -37,6 +37,7 @@ LibraryPanel::LibraryPanel(QWidget* parent) : QWidget(parent), model_(new Librar
   table_->setAccessibleName(tr("Documents in the library"));
   table_->setModel(model_);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setTabKeyNavigation(false);  // Tab leaves the table for the next control; arrows move between rows
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->setContextMenuPolicy(Qt::CustomContextMenu);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -102,9 +103,13 @@ void LibraryPanel::ingestFinished(const QString& summary) {
   progressText_->setText(summary);
 }
 
+QStringList LibraryPanel::chooseFiles() {
+  return QFileDialog::getOpenFileNames(this, tr("Add documents"), {},
+                                       tr("Documents (*.pdf *.docx *.html *.htm *.md *.markdown *.txt);;All files (*)"));
+}
+
 void LibraryPanel::addFilesByDialog() {
-  const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add documents"), {},
-                                                          tr("Documents (*.pdf *.docx *.html *.htm *.md *.markdown *.txt);;All files (*)"));
+  const QStringList files = chooseFiles();
   if (!files.isEmpty()) emit addRequested(files);
 }
 

@@ -19,6 +19,7 @@ class LibraryPanel : public QWidget {
   QTableView* table() const { return table_; }
   QVector<long long> selectedDocumentIds() const;
   QStringList selectedPaths() const;
+  QStringList chooseFiles();  // the open-files dialog; empty when cancelled
 
  public slots:
   void showProgress(int filesDone, int filesTotal, const QString& current);

@@ -7,7 +7,6 @@
 #include <QUrl>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFileSystemWatcher>
 #include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
@@ -16,7 +15,6 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
-#include <QTimer>
 
 #include "chat_panel.h"
 #include "engine_worker.h"
@@ -79,11 +77,11 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
     ingesting_ = false;
     setJob(summary);
     emit ingestDone(cancelled);
-    if (!pendingIngest_.isEmpty()) addPaths(std::exchange(pendingIngest_, {}));
+    if (!pendingIngest_.isEmpty()) startIngest(std::exchange(pendingIngest_, {}));
   });
   connect(ingestWorker_, &IngestWorker::libraryChanged, this, &MainWindow::libraryChanged);
   connect(ingestWorker_, &IngestWorker::failed, this, [this](const QString& m) { setJob(m); });
-  connect(library_, &LibraryPanel::addRequested, this, &MainWindow::addPaths);
+  connect(library_, &LibraryPanel::addRequested, this, [this](const QStringList& paths) { addPaths(paths); });
   connect(library_, &LibraryPanel::removeRequested, this, [this](const QStringList& paths) { emit removeRequested(paths); });
   connect(library_, &LibraryPanel::cancelRequested, this, [this] { ingestWorker_->cancel(); });
   connect(library_, &LibraryPanel::summarizeRequested, this, &MainWindow::summarizeDocument);
@@ -110,7 +108,8 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
     setJob(m);
   });
   connect(engineWorker_, &EngineWorker::summaryProgress, this, [this](int done, int all, double, double left) {
-    setJob(tr("Summarizing: section %1 of %2, about %3 s left").arg(done).arg(all).arg(left, 0, 'f', 0));
+    chat_->showSummaryProgress(done, all, left);
+    setJob(tr("Summarizing: %1 of %2 sections read, about %3 s left").arg(done).arg(all).arg(left, 0, 'f', 0));
   });
   connect(engineWorker_, &EngineWorker::located, viewer_, &ViewerPanel::show);
   connect(this, &MainWindow::pageRequested, engineWorker_, &EngineWorker::renderPage);
@@ -139,15 +138,8 @@ MainWindow::MainWindow(const QString& storeDir, const QString& modelsDir, QWidge
     QDesktopServices::openUrl(QUrl::fromLocalFile(settings_.modelsDir));
   });
 
-  watcher_ = new QFileSystemWatcher(this);
-  quiet_ = new QTimer(this);
-  quiet_->setSingleShot(true);
-  quiet_->setInterval(2000);
-  connect(watcher_, &QFileSystemWatcher::directoryChanged, this, [this](const QString& dir) {
-    if (!changedFolders_.contains(dir)) changedFolders_ << dir;
-    quiet_->start();  // restarted by every change: ingest once the folder is quiet
-  });
-  connect(quiet_, &QTimer::timeout, this, [this] { addPaths(std::exchange(changedFolders_, {})); });
+  connect(ingestWorker_, &IngestWorker::filesChanged, this, &MainWindow::startIngest);
+  connect(engineWorker_, &EngineWorker::exported, this, [this](const QString& path) { setJob(tr("Exported to %1").arg(path)); });
 
   buildMenus();
   QSettings q;
@@ -172,6 +164,7 @@ void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Add &files…"), QKeySequence::Open, library_, &LibraryPanel::addFilesByDialog);
   file->addAction(tr("Add f&older…"), QKeySequence(tr("Ctrl+Shift+O")), library_, &LibraryPanel::addFolderByDialog);
+  file->addAction(tr("Add files to a &collection…"), QKeySequence(tr("Ctrl+Shift+A")), this, &MainWindow::addFilesToCollection);
   file->addAction(tr("&Settings…"), QKeySequence(tr("Ctrl+,")), this, &MainWindow::openSettings);
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -198,7 +191,19 @@ void MainWindow::buildMenus() {
   chat->addAction(tr("&Stop the answer"), QKeySequence(tr("Ctrl+Shift+X")), this, [this] { engineWorker_->stop(); });
 }
 
-void MainWindow::addPaths(const QStringList& paths) {
+void MainWindow::addPaths(const QStringList& paths, const QString& collection) {
+  if (paths.isEmpty()) return;
+  QStringList files;
+  for (const QString& p : paths) {
+    const QFileInfo info(p);
+    if (info.isDir() && collection.isEmpty()) emit collectionRequested(info.fileName(), {info.absoluteFilePath()});
+    else files << info.absoluteFilePath();
+  }
+  if (!files.isEmpty()) emit collectionRequested(collection.isEmpty() ? tr("Added files") : collection, files);
+  startIngest(paths);
+}
+
+void MainWindow::startIngest(const QStringList& paths) {
   if (paths.isEmpty()) return;
   if (ingesting_) {  // one ingest at a time; this one follows
     for (const QString& p : paths) {
@@ -208,14 +213,17 @@ void MainWindow::addPaths(const QStringList& paths) {
   }
   ingesting_ = true;
   setJob(tr("Reading documents…"));
-  for (const QString& p : paths) {
-    const QFileInfo info(p);
-    if (info.isDir()) {
-      watcher_->addPath(info.absoluteFilePath());
-      emit collectionRequested(info.fileName(), {info.absoluteFilePath()});
-    }
-  }
   emit ingestRequested(paths);
+}
+
+void MainWindow::addFilesToCollection() {
+  bool ok = false;
+  const QString name = QInputDialog::getItem(this, tr("Add files to a collection"),
+                                             tr("Collection (pick one, or type a new name):"), collections_, 0, true, &ok)
+                           .trimmed();
+  if (!ok || name.isEmpty()) return;
+  const QStringList files = library_->chooseFiles();
+  if (!files.isEmpty()) addPaths(files, name);
 }
 
 void MainWindow::summarizeDocument(long long documentId, const QString& title) {
@@ -243,7 +251,10 @@ void MainWindow::openSettings() {
 
 void MainWindow::exportAnswer(const UiAnswer& answer) {
   const QString path = QFileDialog::getSaveFileName(this, tr("Export as Markdown"), QStringLiteral("answer.md"), tr("Markdown (*.md)"));
-  if (path.isEmpty()) return;
+  if (!path.isEmpty()) exportAnswerTo(answer, path);
+}
+
+void MainWindow::exportAnswerTo(const UiAnswer& answer, const QString& path) {
   std::vector<hd::ExportSource> sources;
   for (const UiSource& s : answer.sources) {
     sources.push_back({s.number, s.title.toStdString(), s.path.toStdString(), s.section.toStdString(), s.quote.toStdString(),

@@ -13,9 +13,7 @@ class ChatPanel;
 class EngineWorker;
 class IngestWorker;
 class LibraryPanel;
-class QFileSystemWatcher;
 class QLabel;
-class QTimer;
 class ViewerPanel;
 
 class MainWindow : public QMainWindow {
@@ -32,7 +30,10 @@ class MainWindow : public QMainWindow {
   IngestWorker* ingestWorker() const { return ingestWorker_; }  // for tests: its signals, from its thread
 
  public slots:
-  void addPaths(const QStringList& paths);  // ingest, and remember folders as watched collections
+  // Ingests `paths` and puts them in a collection: `collection`, or else each folder in one named
+  // after it and files in "Added files". Collections' folders and files are watched.
+  void addPaths(const QStringList& paths, const QString& collection = {});
+  void exportAnswerTo(const UiAnswer& answer, const QString& path);  // Markdown, written on the engine thread
   void summarizeDocument(long long documentId, const QString& title);
 
  signals:
@@ -57,7 +58,9 @@ class MainWindow : public QMainWindow {
  private:
   void buildMenus();
   void openSettings();
-  void exportAnswer(const UiAnswer& answer);
+  void exportAnswer(const UiAnswer& answer);  // asks where, then exportAnswerTo
+  void addFilesToCollection();
+  void startIngest(const QStringList& paths);  // now, or after the ingest running
   void libraryChanged(const UiLibrary& entries, const QStringList& collections);
   void setJob(const QString& text);
 
@@ -71,9 +74,7 @@ class MainWindow : public QMainWindow {
   QThread ingestThread_, engineThread_;
   IngestWorker* ingestWorker_;
   EngineWorker* engineWorker_;
-  QFileSystemWatcher* watcher_;
-  QTimer* quiet_;  // re-ingest watched folders after a short quiet period
-  QStringList changedFolders_, pendingIngest_, collections_;
+  QStringList pendingIngest_, collections_;
   UiModels models_;  // the models folder as the engine thread listed it
   bool ingesting_ = false, answering_ = false;
 };

@@ -35,6 +35,9 @@ struct UiPassage {
   int pageFirst = 0, pageLast = 0;
   int begin = 0, end = 0;  // the passage in `text` (formats without pages)
   QString quote;
+  // Markdown and HTML: the file itself, read on the engine thread, for the viewer to lay out as
+  // written (empty when too large or not UTF-8: the viewer shows `text` instead).
+  QString source;
 };
 
 using UiLibrary = QVector<hd::LibraryEntry>;

@@ -3,12 +3,23 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSpinBox>
 #include <QStackedWidget>
 #include <QTextBrowser>
 #include <QVBoxLayout>
+
+namespace {
+// A text browser that never reads images or linked files: that would be disk work on the window's
+// thread, and a document's links and images are not what a cited passage needs.
+class OfflineTextBrowser : public QTextBrowser {
+ public:
+  using QTextBrowser::QTextBrowser;
+  QVariant loadResource(int, const QUrl&) override { return {}; }
+};
+}  // namespace
 
 ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
@@ -32,7 +43,8 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
   pdfPage_->setAccessibleName(tr("PDF page"));
   pdfArea_->setWidget(pdfPage_);
   pdfArea_->setWidgetResizable(false);
-  text_ = new QTextBrowser(this);
+  text_ = new OfflineTextBrowser(this);
+  text_->setOpenLinks(false);
   text_->setObjectName("viewerText");
   text_->setAccessibleName(tr("Document text"));
   stack_->addWidget(text_);
@@ -72,10 +84,20 @@ void ViewerPanel::show(const UiPassage& passage) {
   page_ = 0;
   pageBox_->setEnabled(false);
   stack_->setCurrentWidget(text_);
-  text_->setPlainText(passage.text);
-  QTextCursor c(text_->document());
-  c.setPosition(std::clamp(passage.begin, 0, static_cast<int>(passage.text.size())));
-  c.setPosition(std::clamp(passage.end, 0, static_cast<int>(passage.text.size())), QTextCursor::KeepAnchor);
+  laidOut_ = false;
+  QTextCursor c;
+  if (!passage.source.isEmpty()) {  // Markdown and HTML as written, the quote found in the layout
+    if (passage.format == "markdown") text_->setMarkdown(passage.source);
+    else text_->setHtml(passage.source);
+    c = findInLayout(passage.quote.isEmpty() ? passage.text.mid(passage.begin, passage.end - passage.begin) : passage.quote);
+    laidOut_ = c.hasSelection();
+  }
+  if (!laidOut_) {  // the stored text, where the passage's offsets are exact
+    text_->setPlainText(passage.text);
+    c = QTextCursor(text_->document());
+    c.setPosition(std::clamp(passage.begin, 0, static_cast<int>(passage.text.size())));
+    c.setPosition(std::clamp(passage.end, 0, static_cast<int>(passage.text.size())), QTextCursor::KeepAnchor);
+  }
   QTextEdit::ExtraSelection highlight;
   highlight.cursor = c;
   highlight.format.setBackground(QColor(255, 235, 120));
@@ -85,4 +107,19 @@ void ViewerPanel::show(const UiPassage& passage) {
   start.setPosition(c.selectionStart());
   text_->setTextCursor(start);
   text_->ensureCursorVisible();
+}
+
+QTextCursor ViewerPanel::findInLayout(const QString& quote) const {
+  // The quote's words with any whitespace between them: the layout joins lines and drops the
+  // Markdown or HTML syntax the stored text kept or spaced differently. The whole quote first;
+  // failing that (markup inside it), its first words.
+  QStringList words = quote.split(QRegularExpression(QStringLiteral("\\s+")), Qt::SkipEmptyParts);
+  for (QString& w : words) w = QRegularExpression::escape(w);
+  for (const qsizetype n : {std::min<qsizetype>(words.size(), 80), std::min<qsizetype>(words.size(), 8)}) {
+    if (n == 0) break;
+    const QTextCursor found =
+        text_->document()->find(QRegularExpression(words.mid(0, n).join(QStringLiteral("\\s+"))));
+    if (found.hasSelection()) return found;
+  }
+  return {};
 }

@@ -1,7 +1,9 @@
 #pragma once
 // The viewer: a cited passage in place. PDFs show the cited page (rendered on the engine thread,
 // the quoted sentence highlighted); other formats show the document's text scrolled to the
-// passage, highlighted. Paging through a PDF asks the engine thread for the page.
+// passage, highlighted: Markdown and HTML laid out as written (Qt's rich text), other formats as the
+// stored text. Paging through a PDF asks the engine thread for the page.
+#include <QTextCursor>
 #include <QWidget>
 
 #include "ui_types.h"
@@ -19,6 +21,7 @@ class ViewerPanel : public QWidget {
   explicit ViewerPanel(QWidget* parent = nullptr);
   int currentPage() const { return page_; }  // 1-based; 0 when no PDF is shown
   int highlightedBoxes() const { return highlights_; }
+  bool laidOut() const { return laidOut_; }  // Markdown or HTML shown as written, not as stored text
   QString shownPath() const { return path_; }
   int pageWidth() const;  // the width a page is rendered at
 
@@ -29,6 +32,8 @@ class ViewerPanel : public QWidget {
   void pageRequested(const QString& path, int page, int width, const QString& quote);
 
  private:
+  QTextCursor findInLayout(const QString& quote) const;
+
   QStackedWidget* stack_;
   QLabel* title_;
   QScrollArea* pdfArea_;
@@ -37,4 +42,5 @@ class ViewerPanel : public QWidget {
   QTextBrowser* text_;
   QString path_, quote_;
   int page_ = 0, highlights_ = 0;
+  bool laidOut_ = false;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -102,6 +103,29 @@ void Collections::save() const {
   for (const auto& [name, roots] : roots_) j["collections"][name] = roots;
   const std::string text = j.dump(1);
   write_file_atomically(file_, [&](std::ostream& out) { out << text; });
+}
+
+std::vector<std::string> paths_to_watch(const Collections& collections, std::size_t limit) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const fs::path& p) {
+    if (out.size() < limit && seen.insert(p.string()).second) out.push_back(p.string());
+  };
+  for (const std::string& name : collections.names()) {
+    for (const std::string& root : collections.roots(name)) {
+      std::error_code ec;
+      if (!fs::is_directory(root, ec)) {
+        if (fs::exists(root, ec)) add(root);
+        continue;
+      }
+      add(root);
+      for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+           !ec && it != end && out.size() < limit; it.increment(ec)) {
+        if (it->is_directory(ec) || it->is_regular_file(ec)) add(it->path());
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace hd

@@ -51,4 +51,10 @@ class Collections {
   std::map<std::string, std::vector<std::string>> roots_;
 };
 
+// What a folder watcher should follow for the collections: every folder root, the folders under it
+// and the files in them (a watch on a folder does not see a file rewritten in place), and the
+// collections' file roots; at most `limit` paths, since watches are a per-user resource of the
+// kernel. Unreadable folders are skipped.
+std::vector<std::string> paths_to_watch(const Collections& collections, std::size_t limit);
+
 }  // namespace hd
