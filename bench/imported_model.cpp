@@ -93,8 +93,13 @@ int main(int argc, char** argv) {
   bench::BenchReport report("imported_model");
   report.set("model", golden->metadata().count("model") ? golden->metadata().at("model") : model_dir);
   report.set("golden", golden_file);
-  report.set("golden_made_by", "transformers " + golden->metadata().at("transformers") + ", torch " +
-                                   golden->metadata().at("torch") + ", " + golden->metadata().at("dtype"));
+  // Goldens of imported transformers come from HF transformers; goldens of grafted hybrids from our
+  // PyTorch StripedHyena (scripts/graft/golden.py), which names itself as the producer.
+  const auto& meta = golden->metadata();
+  const std::string maker = meta.count("transformers") ? "transformers " + meta.at("transformers")
+                                                       : (meta.count("producer") ? meta.at("producer") : std::string("unknown"));
+  report.set("golden_made_by", maker + ", torch " + (meta.count("torch") ? meta.at("torch") : std::string("?")) + ", " +
+                                   (meta.count("dtype") ? meta.at("dtype") : std::string("?")));
   report.set("prompt_tokens", prompt.size());
   report.add_row({{"backend", backend->name()},
                   {"dtype", dtype},

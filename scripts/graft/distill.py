@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Graft Hyena blocks into an all-attention teacher and train them by distillation (GPU machine).
+
+  distill.py --teacher DIR --train TOKENS.npy --heldout TOKENS.npy --pattern every-other \
+             --out GRAFT.safetensors --report REPORT.json [--rank 64] [--seq 2048] [--batch 8]
+             [--stage1-steps 300] [--stage2-steps 600] [--seconds 420]
+
+Stage 1: every new block alone learns to reproduce the output of the attention block it replaces,
+on the teacher's own hidden states (one teacher pass feeds all blocks; each block has its own loss:
+squared error relative to the target's power). Stage 2: all new blocks together, in the hybrid,
+learn the teacher's next-token distribution (KL divergence, teacher -> hybrid). Only the Hyena
+blocks train; the teacher's other weights stay as they are. Writes the graft file (low-rank deltas,
+filters, biases; metadata: teacher SHA-256, pattern, training facts) and a JSON report with the
+losses along the way. Perplexities are measured by evaluate.py on the built hybrid folder.
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+import graft_init
+import hybrid_model as hm
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Batches:
+    """Random windows of `seq` tokens (+1 for the targets) from a token file."""
+
+    def __init__(self, path, seq, batch, seed, device):
+        self.tokens = torch.from_numpy(np.load(path).astype(np.int64))
+        self.seq, self.batch, self.device = seq, batch, device
+        self.gen = torch.Generator().manual_seed(seed)
+        if len(self.tokens) < seq + 2:
+            raise SystemExit(f"{path}: {len(self.tokens)} tokens, fewer than one window of {seq}")
+
+    def next(self):
+        starts = torch.randint(0, len(self.tokens) - self.seq - 1, (self.batch,), generator=self.gen)
+        rows = torch.stack([self.tokens[s:s + self.seq] for s in starts.tolist()])
+        return rows.to(self.device, non_blocking=True)
+
+
+def make_mixers(w, cfg, layers, rank, seed, device):
+    gen = torch.Generator().manual_seed(seed)
+    mixers = {}
+    for i in layers:
+        proj, proj_bias = graft_init.base_projection(w, i, cfg)
+        poles, residues = graft_init.modal_init(cfg, gen, device)
+        mixers[i] = hm.HyenaMixer(cfg, proj.to(device), proj_bias.to(device), graft_init.base_output(w, i).to(device),
+                                  rank, poles, residues).to(device)
+    return mixers
+
+
+def match_scale(mixers, collected):
+    """Residues scaled once by the least-squares factor between each block's first output and its
+    target (an uncorrelated start then outputs little, instead of noise as loud as the target)."""
+    with torch.no_grad():
+        for i, m in mixers.items():
+            h, target = collected[i]
+            got, want = m(h).float(), target.float()
+            m.residues.mul_((got * want).sum() / got.pow(2).sum().clamp_min(1e-12))
+
+
+def save_graft(path, mixers, meta):
+    t = {}
+    bf = torch.bfloat16
+    for i, m in mixers.items():
+        b = f"blocks.{i}."
+        t.update({b + "projections.delta_a": m.proj_a.detach().to(bf), b + "projections.delta_b": m.proj_b.detach().to(bf),
+                  b + "projections.bias": m.proj_bias.detach().to(bf),
+                  b + "out_filter_dense.delta_a": m.out_a.detach().to(bf), b + "out_filter_dense.delta_b": m.out_b.detach().to(bf),
+                  b + "out_filter_dense.bias": m.out_bias.detach().to(bf),
+                  b + "filter.short_filter_weight": m.fir_weight.detach().to(bf),
+                  b + "filter.short_filter_bias": m.fir_bias.detach().to(bf),
+                  b + "filter.poles": m.poles.detach().float(), b + "filter.residues": m.residues.detach().float(),
+                  b + "filter.D": m.D.detach().to(bf)})
+    save_file({k: v.contiguous().cpu() for k, v in t.items()}, path, metadata={k: str(v) for k, v in meta.items()})
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--teacher", required=True)
+    p.add_argument("--train", required=True)
+    p.add_argument("--pattern", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--report", required=True)
+    p.add_argument("--rank", type=int, default=64)
+    p.add_argument("--seq", type=int, default=2048)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--stage1-steps", type=int, default=300)
+    p.add_argument("--stage2-steps", type=int, default=600)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seconds", type=float, default=420, help="time for both stages; stage 2 stops early past it")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cuda")
+    a = p.parse_args()
+    t0 = time.time()
+    torch.manual_seed(a.seed)
+    device = torch.device(a.device)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    cfg = hm.Config(a.teacher)
+    w = hm.load_teacher(a.teacher, device, dtype)
+    layers = graft_init.pattern(a.pattern, cfg.layers)
+    mixers = make_mixers(w, cfg, layers, a.rank, a.seed, device)
+    params = [q for m in mixers.values() for q in m.parameters()]
+    data = Batches(a.train, a.seq, a.batch, a.seed, device)
+    report = {"pattern": a.pattern, "hyena_layer_idxs": layers, "rank": a.rank, "seq": a.seq, "batch": a.batch,
+              "stage1": [], "stage2": [], "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu"}
+    print(f"distill: {a.pattern}: Hyena at {layers} ({len(layers)} of {cfg.layers}), rank {a.rank}", flush=True)
+
+    # Stage 1: each block alone, on the teacher's hidden states.
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=a.stage1_steps, pct_start=0.1)
+    tokens1 = 0
+    for step in range(a.stage1_steps):
+        ids = data.next()
+        collected = {i: None for i in layers}
+        with torch.no_grad():
+            hm.forward(w, cfg, ids, collect=collected)
+        if step == 0:
+            match_scale(mixers, collected)
+        losses = {}
+        for i, m in mixers.items():
+            h, target = collected[i]
+            tf = target.float()
+            losses[i] = (m(h).float() - tf).pow(2).mean() / tf.pow(2).mean()
+        loss = sum(losses.values())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        for m in mixers.values():
+            graft_init.keep_poles_stable(m)
+        tokens1 += ids.numel()
+        if step % 25 == 0 or step == a.stage1_steps - 1:
+            row = {"step": step, "tokens": tokens1, "relative_error_mean": float(loss.detach()) / len(layers),
+                   "worst_block": max(losses, key=lambda i: float(losses[i])), "worst": max(float(v) for v in losses.values()),
+                   "seconds": time.time() - t0}
+            report["stage1"].append(row)
+            print(f"stage1 {row}", flush=True)
+
+    # Stage 2: all blocks together, on the teacher's logits.
+    opt = torch.optim.AdamW(params, lr=a.lr / 4, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr / 4, total_steps=a.stage2_steps, pct_start=0.05)
+    tokens2, steps2 = 0, 0
+    for step in range(a.stage2_steps):
+        if time.time() - t0 > a.seconds:
+            print(f"stage2: time budget reached after {step} steps", flush=True)
+            break
+        ids = data.next()
+        with torch.no_grad():
+            teacher = F.log_softmax(hm.forward(w, cfg, ids).float(), -1)
+        student = F.log_softmax(hm.forward(w, cfg, ids, mixers=mixers).float(), -1)
+        kl = F.kl_div(student.flatten(0, 1), teacher.flatten(0, 1), log_target=True, reduction="batchmean")
+        del teacher
+        opt.zero_grad(set_to_none=True)
+        kl.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        for m in mixers.values():
+            graft_init.keep_poles_stable(m)
+        tokens2 += ids.numel()
+        steps2 = step + 1
+        if step % 25 == 0:
+            row = {"step": step, "tokens": tokens2, "kl": float(kl), "seconds": time.time() - t0}
+            report["stage2"].append(row)
+            print(f"stage2 {row}", flush=True)
+    report["stage1_tokens"], report["stage2_tokens"], report["stage2_steps"] = tokens1, tokens2, steps2
+    report["seconds"] = time.time() - t0
+    meta = {"teacher_sha256": sha256_of(os.path.join(a.teacher, "model.safetensors")),
+            "teacher": os.path.basename(a.teacher.rstrip("/")), "pattern": a.pattern,
+            "hyena_layer_idxs": json.dumps(layers), "rank": a.rank, "stage1_tokens": tokens1, "stage2_tokens": tokens2,
+            "train_tokens_file": os.path.basename(a.train)}
+    save_graft(a.out, mixers, meta)
+    report["graft_bytes"] = os.path.getsize(a.out)
+    json.dump(report, open(a.report, "w"), indent=1)
+    print(f"distill: wrote {a.out} ({report['graft_bytes'] / 2**20:.1f} MiB) in {report['seconds']:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
