@@ -1,5 +1,6 @@
 // bench_cpu_engine: CPU backend prefill and decode speed on a random-weight model.
 //   --preset 100m (default) | any preset; --prompt 2048; --decode 32; --threads 0 (all)
+//   --model DIR   a model folder instead of a random preset (a real or grafted model)
 // Peers measured in the same run: OpenBLAS sgemm (the matrix rate the prefill can reach)
 // and memcpy bandwidth (what bounds decode, which reads every weight once per token).
 #include <cblas.h>
@@ -61,14 +62,16 @@ int main(int argc, char** argv) {
     const int prompt_len = hd::bench::arg_int(argc, argv, "--prompt", 2048);
     const int decode_steps = hd::bench::arg_int(argc, argv, "--decode", 32);
     const int threads = hd::bench::arg_int(argc, argv, "--threads", 0);
-    hd::ModelConfig config = hd::preset_config(preset);
+    const std::string model_dir = hd::bench::arg_text(argc, argv, "--model", "");
 
-    const auto dir = std::filesystem::temp_directory_path() / ("hd-bench-" + preset);
+    const bool random = model_dir.empty();
+    const auto dir = random ? std::filesystem::temp_directory_path() / ("hd-bench-" + preset) : std::filesystem::path(model_dir);
     auto t = Clock::now();
-    hd::write_random_checkpoint(config, dir, {.seed = 1, .dtype = hd::DType::bf16});
+    if (random) hd::write_random_checkpoint(hd::preset_config(preset), dir, {.seed = 1, .dtype = hd::DType::bf16});
     const double write_s = since(t);
     t = Clock::now();
     auto ck = hd::Checkpoint::open(dir);
+    const hd::ModelConfig& config = ck->config();
     auto backend = hd::make_cpu_backend(*ck, {.threads = threads});
     const double load_s = since(t);
 
@@ -77,8 +80,10 @@ int main(int argc, char** argv) {
     std::vector<int> prompt(prompt_len);
     for (auto& x : prompt) x = tok(g);
 
-    hd::bench::BenchReport report("cpu_engine");
-    report.set("model", preset + " (" + std::to_string(config.parameter_count()) + " parameters, bf16 on disk, float32 in memory)");
+    hd::bench::BenchReport report(random ? "cpu_engine" : "cpu_engine-" + dir.filename().string());
+    report.set("model", (random ? preset : dir.filename().string()) + " (" + std::to_string(config.num_attention_blocks()) +
+                            " attention, " + std::to_string(config.num_layers - config.num_attention_blocks()) + " Hyena blocks, " +
+                            std::to_string(config.parameter_count()) + " parameters, bf16 on disk, float32 in memory)");
     report.set("prompt_tokens", prompt_len);
     report.set("decode_steps", decode_steps);
     report.set("threads", threads ? threads : static_cast<int>(std::thread::hardware_concurrency()));
@@ -122,7 +127,9 @@ int main(int argc, char** argv) {
                       {"decode_ms_per_tok", step * 1e3},
                       {"decode_tok_per_s", 1.0 / step},
                       {"decode_gb_per_s", weight_bytes / step / 1e9},
-                      {"vs_memcpy_bw", weight_bytes / step / 1e9 / bandwidth}});
+                      {"vs_memcpy_bw", weight_bytes / step / 1e9 / bandwidth},
+                      // What a cached document costs at this length: the CPU keeps K and V in float32.
+                      {"cache_mib", static_cast<double>(config.kv_cache_bytes(prompt_len, 4) + config.hyena_state_bytes()) / (1 << 20)}});
     }
     report.set("sgemm_1024_gflops", peak);
     report.set("memcpy_gb_per_s", bandwidth);
@@ -131,7 +138,7 @@ int main(int argc, char** argv) {
     report.note("vs_memcpy_bw: float32 weight bytes read per decode step over memcpy bandwidth measured in this run");
     report.print_table(std::cout);
     std::cout << "results: " << report.write_json().string() << "\n";
-    std::filesystem::remove_all(dir);
+    if (random) std::filesystem::remove_all(dir);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "bench_cpu_engine: error: " << e.what() << "\n";

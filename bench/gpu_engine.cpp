@@ -2,7 +2,8 @@
 //   --lengths 8192,32768,65536,131072   prompt lengths (batch 1)
 //   --decode 32                         decode steps after each prefill (median step time)
 //   --chunk 8192                        prefill chunk (working memory is sized to it)
-//   --model DIR                         a 7B-shape checkpoint; written (bf16, seed 1) when absent
+//   --model DIR                         a model folder (its own config), or where a random 7B-shape
+//                                       checkpoint is written (bf16, seed 1) when absent
 //   --long-conv scan,fft                the Hyena long convolution methods to measure (prefill)
 //   --disk-tier 1                       at the longest length, also write the state as a snapshot
 //                                       file and time a follow-up restored from it
@@ -57,19 +58,22 @@ int main(int argc, char** argv) {
     const std::filesystem::path model = hd::bench::arg_text(argc, argv, "--model", "/tmp/hd-7b");
     const std::string methods = hd::bench::arg_text(argc, argv, "--long-conv", "scan");
     const bool disk_tier = hd::bench::arg_int(argc, argv, "--disk-tier", 0) != 0;
-    const hd::ModelConfig config = hd::preset_config("7b");
-
-    hd::bench::BenchReport report("gpu_engine");
-    if (!std::filesystem::exists(model / "config.json")) {
+    const bool random_7b = !std::filesystem::exists(model / "config.json");
+    hd::bench::BenchReport report(random_7b ? "gpu_engine" : "gpu_engine-" + model.filename().string());
+    if (random_7b) {
       auto t = Clock::now();
-      hd::write_random_checkpoint(config, model, {.seed = 1, .dtype = hd::DType::bf16});
+      hd::write_random_checkpoint(hd::preset_config("7b"), model, {.seed = 1, .dtype = hd::DType::bf16});
       report.set("checkpoint_write_s", since(t));
     }
     auto t = Clock::now();
     auto ck = hd::Checkpoint::open(model);
+    const hd::ModelConfig& config = ck->config();  // an existing folder (a real or grafted model) brings its own
     auto backend = hd::make_cuda_backend(*ck, {.float32 = false, .max_chunk = chunk});
-    report.set("model", "StripedHyena-7B shape, random bf16 weights (" + std::to_string(config.parameter_count()) +
-                            " parameters), batch 1");
+    report.set("model", (random_7b ? std::string("StripedHyena-7B shape, random bf16 weights")
+                                   : model.filename().string() + " (" + std::to_string(config.num_attention_blocks()) +
+                                         " attention, " + std::to_string(config.num_layers - config.num_attention_blocks()) +
+                                         " Hyena blocks)") +
+                            " (" + std::to_string(config.parameter_count()) + " parameters), batch 1");
     report.set("load_and_upload_s", since(t));
     report.set("prefill_chunk", chunk);
     report.set("decode_steps", decode_steps);
