@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   const double decode_s = seconds_since(t0);
   const double last_error = rel_error(logits.data(), want_last.data(), vocab);
 
-  bench::BenchReport report("imported_model");
+  bench::BenchReport report("imported_model-" + std::filesystem::path(model_dir).filename().string());
   report.set("model", golden->metadata().count("model") ? golden->metadata().at("model") : model_dir);
   report.set("golden", golden_file);
   // Goldens of imported transformers come from HF transformers; goldens of grafted hybrids from our
