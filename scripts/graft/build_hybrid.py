@@ -147,8 +147,16 @@ def build(teacher_dir, graft_path, out_dir, name=None, expected_sha=None):
         for extra in ("tokenizer.json", "tokenizer_config.json", "LICENSE"):
             if os.path.exists(os.path.join(teacher_dir, extra)):
                 shutil.copyfile(os.path.join(teacher_dir, extra), os.path.join(partial, extra))
-        provenance = {"teacher": os.path.basename(teacher_dir.rstrip("/")), "teacher_sha256": teacher_sha,
-                      "graft_sha256": sha256_of(graft_path), "graft": {k: v for k, v in meta.items() if k != "format"}}
+        try:
+            teacher_prov = json.load(open(os.path.join(teacher_dir, "PROVENANCE.json")))
+        except (OSError, ValueError):
+            teacher_prov = {}
+        teacher_name = os.path.basename(teacher_dir.rstrip("/"))
+        provenance = {"name": cfg["_name_or_path"], "licence": teacher_prov.get("licence", "see LICENSE"),
+                      "upstream_model": f"{teacher_prov.get('upstream_model', teacher_name)} with Hyena blocks grafted "
+                                        f"({meta.get('pattern', '?')}, HyenaDesk scripts/graft)",
+                      "teacher": teacher_name, "teacher_sha256": teacher_sha, "graft_sha256": sha256_of(graft_path),
+                      "hyena_layer_idxs": hyena, "graft": {k: v for k, v in meta.items() if k != "format"}}
         with open(os.path.join(partial, "PROVENANCE.json"), "w") as f:
             json.dump(provenance, f, indent=2)
     except BaseException:

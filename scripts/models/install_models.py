@@ -13,7 +13,9 @@ NAME.partial and renamed).
 
 Sets: test = SmolLM2-135M (the small real model the suite uses); default = the default answer
 model; ci = both (the suite also holds the default model to a floor of labelled answers); all = every model in the list. The models folder's `default-model` names the best installed
-model unless a person chose one (`hyenadesk models --set-default NAME`).
+model unless a person chose one (`hyenadesk models --set-default NAME`). Grafted hybrids listed in
+grafts/grafts.json are built from their installed teachers (scripts/graft/build_hybrid.py); they
+are selectable models, not the default.
 """
 import argparse
 import hashlib
@@ -27,6 +29,11 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import import_gguf  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, "..", "graft"))
+import build_hybrid  # noqa: E402
+
+GRAFTS = os.path.join(HERE, "..", "..", "grafts", "grafts.json")
 
 SETS = {"test": ["smollm2-135m-instruct"], "default": ["qwen2.5-coder-1.5b-instruct"],
         "ci": ["smollm2-135m-instruct", "qwen2.5-coder-1.5b-instruct"]}
@@ -121,6 +128,33 @@ def install(model, models_dir, cache):
     print(f"setup: model {model['name']} in {target}", flush=True)
 
 
+def install_grafts(models_dir):
+    """Each graft in grafts/grafts.json whose teacher is installed becomes a hybrid model folder
+    (teacher + the graft file in the repository, its SHA-256 checked); one already built from the
+    same graft and the same teacher weights is left alone."""
+    if not os.path.exists(GRAFTS):
+        return
+    for g in json.load(open(GRAFTS))["grafts"]:
+        teacher = os.path.join(models_dir, g["teacher"])
+        if not os.path.exists(os.path.join(teacher, "model.safetensors")):
+            continue
+        target = os.path.join(models_dir, g["name"])
+        try:
+            p = json.load(open(os.path.join(target, "PROVENANCE.json")))
+            built = (p.get("graft_sha256") == g["sha256"] and os.path.exists(os.path.join(target, "model.safetensors"))
+                     and p.get("teacher_sha256") == sha256_of(os.path.join(teacher, "model.safetensors")))
+        except (OSError, ValueError):
+            built = False
+        if built:
+            print(f"setup: model {g['name']} present", flush=True)
+            continue
+        try:
+            build_hybrid.build(teacher, os.path.join(os.path.dirname(GRAFTS), g["file"]), target, g["name"], g["sha256"])
+        except build_hybrid.GraftError as e:
+            raise InstallError(f"{g['name']}: {e}")
+        print(f"setup: model {g['name']} ({g['pattern']} graft of {g['teacher']}) in {target}", flush=True)
+
+
 def update_default(models_dir, models):
     path = os.path.join(models_dir, "default-model")
     try:
@@ -153,6 +187,7 @@ def main():
         for m in lock["models"]:
             if m["name"] in names:
                 install(m, a.models_dir, cache)
+        install_grafts(a.models_dir)
     except (InstallError, subprocess.CalledProcessError) as e:
         sys.exit(f"setup: {e}; nothing was changed in {a.models_dir}")
     update_default(a.models_dir, lock["models"])
