@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "file_bytes.h"
+#include "html_depth.h"
 #include "hd/ingest/readers.h"
 
 namespace hd {
@@ -81,6 +82,12 @@ Document read_html(const std::filesystem::path& path, const ReadLimits& limits) 
   doc.path = path;
   doc.format = DocumentFormat::html;
   const std::string html = decode_text_file(path, limits, doc);
+  const ingest_detail::HtmlDepth depth = ingest_detail::scan_html_depth(html, limits.max_html_depth);
+  if (depth.over_at != std::string_view::npos) {
+    throw ReadError(path.string() + ": HTML nested more than " + std::to_string(limits.max_html_depth) +
+                    " elements deep (at byte " + std::to_string(depth.over_at) +
+                    "); refused, since parsing it would take minutes");
+  }
   std::unique_ptr<GumboOutput, void (*)(GumboOutput*)> out(
       gumbo_parse_with_options(&kGumboDefaultOptions, html.data(), html.size()),
       [](GumboOutput* o) { gumbo_destroy_output(&kGumboDefaultOptions, o); });

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -157,13 +158,49 @@ TEST(ReadHtml, MainTextAndHeadingsWithoutScriptsStylesOrNavigation) {
   EXPECT_EQ(doc.sections[1].path, "Main Title > Details");
 }
 
-TEST(ReadHtml, DeeplyNestedMarkupDoesNotOverflowTheStack) {
+TEST(ReadHtml, DeepMarkupUpToTheLimitIsReadAndDeeperIsRefusedBeforeParsing) {
   TempDir d;
   std::string html = "<html><body>";
-  for (int i = 0; i < 10000; ++i) html += "<span>";
+  for (int i = 0; i < 1000; ++i) html += "<span>";
   html += "deep text";
   write_file(d / "deep.html", html);
   EXPECT_NE(read_document(d / "deep.html").text.find("deep text"), std::string::npos);
+  // 200,000 unclosed <div>: the parser's time grows with tags x depth (it never finished); refused
+  // with the byte where the limit was passed.
+  std::string hostile = "<html><body>";
+  for (int i = 0; i < 200000; ++i) hostile += "<div>";
+  write_file(d / "hostile.html", hostile + "x");
+  try {
+    read_document(d / "hostile.html");
+    FAIL() << "accepted";
+  } catch (const ReadError& e) {
+    EXPECT_NE(std::string(e.what()).find("hostile.html: HTML nested more than 1024 elements deep (at byte 5132)"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST(ReadHtml, OptionalEndTagsVoidElementsAndScriptTextDoNotCountAsDepth) {
+  TempDir d;
+  std::string html = "<html><body><script>";
+  for (int i = 0; i < 3000; ++i) html += "<div>";  // text inside a script
+  html += "</script>";
+  for (int i = 0; i < 3000; ++i) html += "<p>para " + std::to_string(i) + "<li>item<br><img src=x>";
+  write_file(d / "ordinary.html", html + "<p>last words</body></html>");
+  EXPECT_NE(read_document(d / "ordinary.html").text.find("last words"), std::string::npos);
+}
+
+TEST(ReadText, ManyShortParagraphsInOnePass) {
+  TempDir d;
+  // 200,000 paragraphs (3.6 MB): the old splitter searched the rest of the file from each one.
+  std::string text;
+  for (int i = 0; i < 200000; ++i) text += "Paragraph " + std::to_string(i) + "\n\n";
+  write_file(d / "many.txt", text);
+  const Document doc = read_document(d / "many.txt");
+  EXPECT_EQ(doc.text.substr(0, 26), "Paragraph 0\n\nParagraph 1\n\n");
+  EXPECT_NE(doc.text.find("Paragraph 199999"), std::string::npos);
+  write_file(d / "crlf.txt", "First line\r\nstill first\r\n\r\nSecond\r\n \r\nstill second\n\n\nThird");
+  EXPECT_EQ(read_document(d / "crlf.txt").text, "First line\r\nstill first\n\nSecond\r\n \r\nstill second\n\nThird")
+      << "a blank line ends a paragraph, LF or CRLF; a line of spaces does not";
 }
 
 TEST(ReadPdf, TextPerPageWithPageSpans) {

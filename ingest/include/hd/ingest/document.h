@@ -42,6 +42,7 @@ struct ReadLimits {
   std::uint64_t max_file_bytes = 1ull << 30;      // larger files are refused, not read
   std::uint64_t max_text_bytes = 256ull << 20;    // extracted text
   std::uint64_t max_inflated_bytes = 512ull << 20;  // a DOCX's XML after decompression (zip bombs)
+  std::size_t max_html_depth = 1024;               // deeper HTML is refused (the parser's time grows with depth)
 };
 
 // Builds text and sections as a reader walks a document.
