@@ -9,6 +9,7 @@
 #include "interrupt.h"
 #include "hd/app/format.h"
 #include "hd/app/ingest_folder.h"
+#include "hd/app/ingest_lock.h"
 #include "hd/app/paths.h"
 #include "hd/engine/tokenizer.h"
 #include "hd/retrieval/hybrid_search.h"
@@ -88,7 +89,14 @@ int run_ingest(const Argv& argv) {
     std::fprintf(stderr, "\r[%zu/%zu files] %zu chunks  %.1f MB/s  ETA %.0f s   ", p.files_done, p.files_total,
                  p.chunks, mbps, eta);
   };
-  IngestSummary s = ingest_paths(*store, roots, options);
+  options.wait_for_writer = args.has("--wait");
+  IngestSummary s;
+  try {
+    s = ingest_paths(*store, roots, options);
+  } catch (const StoreBusy& e) {
+    std::cerr << "hyenadesk ingest: " << e.what() << "; nothing was read (--wait waits for it)\n";
+    return 75;  // EX_TEMPFAIL: try again later
+  }
   if (tty) std::fprintf(stderr, "\n");
   std::cout << "ingested into " << store->dir().string() << " in " << s.seconds << " s: " << s.indexed << " new, "
             << s.unchanged << " unchanged, " << s.duplicates << " duplicate, " << s.failed << " failed, " << s.pruned

@@ -34,12 +34,14 @@ const std::map<std::string, Entry>& commands() {
                     "                               continue a prompt with the model, streaming (auto: the GPU when\n"
                     "                               one is usable, else the CPU)"}},
       {"ingest", {hd::cli::run_ingest,
-                  "ingest PATH... [--store DIR] [--prune] [--tokenizer FILE] [--chunk-tokens N]\n"
+                  "ingest PATH... [--store DIR] [--prune] [--wait] [--tokenizer FILE] [--chunk-tokens N]\n"
                   "        [--embedder DIR | --no-embed] [--embed-device auto|cpu|cuda]\n"
                   "        [--stream-over-kb N] [--segment-kb N]  (plain text over N KiB, default 32768, is stored\n"
                   "                               in segments of N KiB, default 8192, in one transaction)\n"
                   "                               read files and folders into the store, with embeddings and\n"
-                  "                               the vector index (Ctrl-C stops; rerun resumes)"}},
+                  "                               the vector index (Ctrl-C stops; rerun resumes). One ingest\n"
+                  "                               writes a store at a time: another exits 75 naming the\n"
+                  "                               writer, or waits for it with --wait"}},
       {"search", {hd::cli::run_search, "search \"QUERY\" [-k N] [--store DIR] [--doc PATH] [--embedder DIR | --no-embed]\n"
                                        "                               ranked passages (full-text and vector search fused) with\n"
                                        "                               their document, section and page"}},

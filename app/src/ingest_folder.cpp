@@ -1,5 +1,7 @@
 #include "hd/app/ingest_folder.h"
 
+#include "hd/app/ingest_lock.h"
+
 #include "hd/retrieval/crash_point.h"
 #include "hd/retrieval/vector_index.h"
 
@@ -125,6 +127,11 @@ static std::size_t store_in_segments(Store& store, const fs::path& file, const s
 IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, const IngestOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   IngestSummary summary;
+  const IngestLock writer(store.dir(), options.wait_for_writer, options.cancel);
+  if (!writer.held()) {  // cancelled while another ingest was writing
+    summary.cancelled = true;
+    return summary;
+  }
   summary.rehashed = rehash_legacy_documents(store);
   const std::vector<fs::path> files = files_under(roots);
   IngestProgress progress;

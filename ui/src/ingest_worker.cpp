@@ -72,8 +72,10 @@ void IngestWorker::ingest(const QStringList& paths) {
     QString text = QStringLiteral("%1 read, %2 unchanged, %3 duplicates, %4 failed").arg(s.indexed).arg(s.unchanged).arg(s.duplicates).arg(s.failed);
     if (s.cancelled) text += QStringLiteral(" — stopped: add the same files again to finish");
     emit finished(text, s.cancelled);
-  } catch (const std::exception& e) {
-    emit failed(QStringLiteral("Ingest stopped: %1").arg(QString::fromStdString(e.what())));
+  } catch (const std::exception& e) {  // e.g. another program writing the library (StoreBusy)
+    const QString why = QStringLiteral("Ingest stopped: %1").arg(QString::fromStdString(e.what()));
+    emit failed(why);
+    emit finished(why, false);  // the window stops waiting for this ingest; the next one can run
   }
   refresh();
 }

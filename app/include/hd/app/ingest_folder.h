@@ -4,6 +4,7 @@
 // the file in progress, and the next run redoes it), identical content stored once,
 // failures recorded with their reason. With an embedder, each chunk's vector is stored with it
 // and the FAISS index is brought up to date and saved at the end of the run (also after Ctrl-C).
+// One ingest writes a store at a time (IngestLock): a second one waits or throws StoreBusy.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -56,6 +57,8 @@ struct IngestOptions {
   std::size_t stream_segment_bytes = 8u << 20;
   std::function<void(const IngestProgress&)> on_progress;
   const std::atomic<bool>* cancel = nullptr;
+  // Another ingest writing the same store: wait for it (true) or throw StoreBusy (false).
+  bool wait_for_writer = false;
 };
 
 IngestSummary ingest_paths(Store& store, const std::vector<std::filesystem::path>& roots, const IngestOptions& options);
