@@ -69,7 +69,11 @@ int run_ingest(const Argv& argv) {
   std::shared_ptr<Tokenizer> tokenizer;
   IngestOptions options;
   options.count_tokens = token_counter(args, tokenizer);
-  options.chunks.max_tokens = static_cast<std::size_t>(args.integer("--chunk-tokens", 256));
+  const long long chunk_tokens = args.integer("--chunk-tokens", 256);
+  if (chunk_tokens < 16 || chunk_tokens > 8192) {
+    throw UsageError("--chunk-tokens takes 16 to 8192 tokens, got " + std::to_string(chunk_tokens));
+  }
+  options.chunks.max_tokens = static_cast<std::size_t>(chunk_tokens);
   options.prune = args.has("--prune");
   // Plain-text files above this size are stored segment by segment (bounded memory).
   const long long stream_over_kb = args.integer("--stream-over-kb", static_cast<long long>(options.stream_text_over_bytes >> 10));

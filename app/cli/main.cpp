@@ -1,7 +1,10 @@
 // hyenadesk: the command-line face of HyenaDesk. Each command lives in commands_*.cpp.
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <map>
+#include <regex>
+#include <set>
 
 #include "args.h"
 #include "hd/engine/cpu_threads.h"
@@ -10,6 +13,13 @@
 namespace {
 
 using Command = int (*)(const hd::cli::Argv&);
+
+// The options ask, summarize and chat share (commands_answer.cpp reads them for all three).
+#define HD_ANSWER_OPTIONS                                                                               \
+  "        [--models DIR] [--context N] [--threads N] [--device auto|cpu|cuda] [--embedder DIR]\n"        \
+  "        [--no-cache] [--allow-random] [--gpu-cache-mb N] [--cache-mb N] [--disk-cache-mb N]\n"         \
+  "                               prefill cache budgets per tier (defaults 2048 on a GPU, else\n"       \
+  "                               0 / 4096 / 32768)\n"
 
 struct Entry {
   Command run;
@@ -28,7 +38,7 @@ const std::map<std::string, Entry>& commands() {
                                        "                               the installed language models (pattern, size, context,\n"
                                        "                               tokenizer, chat template, licence); * marks the default"}},
       {"generate", {hd::cli::run_generate,
-                    "generate [--model NAME|DIR] --prompt TEXT [--chat] [--system TEXT] [--max-tokens N] [--temperature T] [--top-k K]\n"
+                    "generate [--model NAME|DIR] [--models DIR] --prompt TEXT [--chat] [--system TEXT] [--max-tokens N] [--temperature T] [--top-k K]\n"
                     "        [--top-p P] [--repeat-penalty R] [--seed N] [--stop TEXT] [--threads N] [--context N]\n"
                     "        [--backend auto|cpu|cuda]\n"
                     "                               continue a prompt with the model, streaming (auto: the GPU when\n"
@@ -43,26 +53,49 @@ const std::map<std::string, Entry>& commands() {
                   "                               writes a store at a time: another exits 75 naming the\n"
                   "                               writer, or waits for it with --wait"}},
       {"search", {hd::cli::run_search, "search \"QUERY\" [-k N] [--store DIR] [--doc PATH] [--embedder DIR | --no-embed]\n"
+                                       "        [--embed-device auto|cpu|cuda]\n"
                                        "                               ranked passages (full-text and vector search fused) with\n"
                                        "                               their document, section and page"}},
       {"ask", {hd::cli::run_ask,
                "ask \"QUESTION\" [--doc PATH]... [--json] [--model NAME|DIR] [--store DIR] [--max-tokens N]\n"
-               "        [--context N] [--device auto|cpu|cuda] [--no-cache] [--allow-random]\n"
-               "        [--gpu-cache-mb N] [--cache-mb N] [--disk-cache-mb N]  prefill cache budgets per tier\n"
-               "                               (defaults 2048 on a GPU, else 0 / 4096 / 32768)\n"
+               HD_ANSWER_OPTIONS
                "                               answer from the documents (whole when they fit, else the best\n"
                "                               passages), streamed, with the sources it used and their pages"}},
       {"summarize", {hd::cli::run_summarize,
                      "summarize PATH [--length short|medium|long] [--out FILE] [--model NAME|DIR] [--store DIR]\n"
+                     "        [--max-tokens N]\n" HD_ANSWER_OPTIONS
                      "                               summarize a stored document, section by section when it is\n"
                      "                               longer than the context (Ctrl-C keeps what is done)"}},
-      {"chat", {hd::cli::run_chat, "chat [--doc PATH]... [--model NAME|DIR] [--store DIR]\n"
+      {"chat", {hd::cli::run_chat, "chat [--doc PATH]... [--model NAME|DIR] [--store DIR] [--max-tokens N]\n" HD_ANSWER_OPTIONS
                                    "                               a conversation over the documents (/sources /docs /reset)"}},
       {"docs", {hd::cli::run_docs, "docs [--store DIR]             the stored documents and their status"}},
       {"model-info", {hd::cli::run_model_info,
                       "model-info DIR [--context N]  describe a model folder and the memory N tokens need"}},
   };
   return table;
+}
+
+// A command accepts the options its usage names, no others: one list, shown and enforced. Only
+// tokens shaped like an option are checked ("--name", "--name=value", "-k"), so values such as
+// "-1" or a prompt with spaces pass.
+std::string unknown_option(const hd::cli::Argv& args, const std::string& usage) {
+  static const std::regex long_option("^--[a-z][a-z0-9-]*"), short_option("^-[a-zA-Z]$"),
+      named_in_usage("(^|[ \\[|])(--?[a-zA-Z][a-z0-9-]*)");
+  std::set<std::string> known;
+  for (std::sregex_iterator it(usage.begin(), usage.end(), named_in_usage), end; it != end; ++it) {
+    known.insert((*it)[2]);
+  }
+  for (const std::string& a : args) {
+    std::smatch m;
+    std::string name;
+    if (std::regex_search(a, m, long_option) && (m.length(0) == static_cast<long>(a.size()) || a[m.length(0)] == '=')) {
+      name = m.str(0);
+    } else if (std::regex_match(a, short_option)) {
+      name = a;
+    }
+    if (!name.empty() && name != "--help" && !known.count(name)) return name;
+  }
+  return {};
 }
 
 void print_usage(std::ostream& out) {
@@ -84,8 +117,17 @@ int main(int argc, char** argv) {
     print_usage(std::cerr);
     return 2;
   }
+  const hd::cli::Argv args(argv + 2, argv + argc);
+  if (std::find(args.begin(), args.end(), "--help") != args.end()) {
+    std::cout << "usage: " << it->second.usage << "\n";
+    return 0;
+  }
+  if (const std::string bad = unknown_option(args, it->second.usage); !bad.empty()) {
+    std::cerr << "hyenadesk " << argv[1] << ": unknown option " << bad << "\nusage: " << it->second.usage << "\n";
+    return 2;
+  }
   try {
-    return it->second.run(hd::cli::Argv(argv + 2, argv + argc));
+    return it->second.run(args);
   } catch (const hd::cli::UsageError& e) {
     std::cerr << "hyenadesk " << argv[1] << ": " << e.what() << "\nusage: " << it->second.usage << "\n";
     return 2;
