@@ -12,7 +12,6 @@ the reason and nothing written: a graft made for other teacher weights, a damage
 that is not the one expected. numpy only (setup's helper environment), no torch.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+from file_hash import sha256_of  # noqa: E402
 from import_gguf import bf16_bytes  # noqa: E402
 
 DTYPES = {"BF16": 2, "F32": 4}
@@ -29,14 +29,6 @@ DTYPES = {"BF16": 2, "F32": 4}
 
 class GraftError(Exception):
     pass
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_safetensors(path):
@@ -104,7 +96,8 @@ def base_projection(w, i, cfg):
 
 
 def build(teacher_dir, graft_path, out_dir, name=None, expected_sha=None):
-    if expected_sha and sha256_of(graft_path) != expected_sha:
+    graft_sha = sha256_of(graft_path)
+    if expected_sha and graft_sha != expected_sha:
         raise GraftError(f"{graft_path}: SHA-256 is not the one expected ({expected_sha}): damaged or another graft")
     graft, meta = read_safetensors(graft_path)
     teacher_file = os.path.join(teacher_dir, "model.safetensors")
@@ -141,7 +134,7 @@ def build(teacher_dir, graft_path, out_dir, name=None, expected_sha=None):
         tensors = [(k, v.astype(np.float32), "F32" if (k.endswith("poles") or k.endswith("residues")) else "BF16")
                    for k, v in sorted(w.items())]
         write_safetensors(os.path.join(partial, "model.safetensors"), tensors,
-                          {"format": "pt", "producer": "hyenadesk build_hybrid", "graft_sha256": sha256_of(graft_path)})
+                          {"format": "pt", "producer": "hyenadesk build_hybrid", "graft_sha256": graft_sha})
         with open(os.path.join(partial, "config.json"), "w") as f:
             json.dump(cfg, f, indent=2)
         for extra in ("tokenizer.json", "tokenizer_config.json", "LICENSE"):
@@ -155,7 +148,7 @@ def build(teacher_dir, graft_path, out_dir, name=None, expected_sha=None):
         provenance = {"name": cfg["_name_or_path"], "licence": teacher_prov.get("licence", "see LICENSE"),
                       "upstream_model": f"{teacher_prov.get('upstream_model', teacher_name)} with Hyena blocks grafted "
                                         f"({meta.get('pattern', '?')}, HyenaDesk scripts/graft)",
-                      "teacher": teacher_name, "teacher_sha256": teacher_sha, "graft_sha256": sha256_of(graft_path),
+                      "teacher": teacher_name, "teacher_sha256": teacher_sha, "graft_sha256": graft_sha,
                       "hyena_layer_idxs": hyena, "graft": {k: v for k, v in meta.items() if k != "format"}}
         with open(os.path.join(partial, "PROVENANCE.json"), "w") as f:
             json.dump(provenance, f, indent=2)

@@ -14,10 +14,10 @@ filters, biases; metadata: teacher SHA-256, pattern, training facts) and a JSON 
 losses along the way. Perplexities are measured by evaluate.py on the built hybrid folder.
 """
 import argparse
-import hashlib
 import json
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -28,13 +28,8 @@ from safetensors.torch import save_file
 import graft_init
 import hybrid_model as hm
 
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+from file_hash import sha256_of  # noqa: E402
 
 
 class Batches:
@@ -72,6 +67,17 @@ def match_scale(mixers, collected):
             h, target = collected[i]
             got, want = m(h).float(), target.float()
             m.residues.mul_((got * want).sum() / got.pow(2).sum().clamp_min(1e-12))
+
+
+def train_step(opt, sched, loss, params, mixers):
+    """One optimizer step; poles that left the unit disc are pulled back inside."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    for m in mixers.values():
+        graft_init.keep_poles_stable(m)
 
 
 def save_graft(path, mixers, meta):
@@ -138,13 +144,7 @@ def main():
             tf = target.float()
             losses[i] = (m(h).float() - tf).pow(2).mean() / tf.pow(2).mean()
         loss = sum(losses.values())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        for m in mixers.values():
-            graft_init.keep_poles_stable(m)
+        train_step(opt, sched, loss, params, mixers)
         tokens1 += ids.numel()
         if step % 25 == 0 or step == a.stage1_steps - 1:
             row = {"step": step, "tokens": tokens1, "relative_error_mean": float(loss.detach()) / len(layers),
@@ -167,13 +167,7 @@ def main():
         student = F.log_softmax(hm.forward(w, cfg, ids, mixers=mixers).float(), -1)
         kl = F.kl_div(student.flatten(0, 1), teacher.flatten(0, 1), log_target=True, reduction="batchmean")
         del teacher
-        opt.zero_grad(set_to_none=True)
-        kl.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        for m in mixers.values():
-            graft_init.keep_poles_stable(m)
+        train_step(opt, sched, kl, params, mixers)
         tokens2 += ids.numel()
         steps2 = step + 1
         if step % 25 == 0:

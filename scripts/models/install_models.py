@@ -29,6 +29,7 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import import_gguf  # noqa: E402
+from file_hash import sha256_of  # noqa: E402
 
 sys.path.insert(0, os.path.join(HERE, "..", "graft"))
 import build_hybrid  # noqa: E402
@@ -42,14 +43,6 @@ SET_BY_SETUP = "# set by scripts/setup: the best installed model (hyenadesk mode
 
 class InstallError(Exception):
     pass
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def installed_matches(target, model):
