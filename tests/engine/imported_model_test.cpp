@@ -18,6 +18,7 @@
 #include "hd/engine/session.h"
 #include "hd/engine/tokenizer.h"
 #include "support/installed_models.h"
+#include "support/golden_model_check.h"
 #include "support/numeric.h"
 
 namespace hd {
@@ -26,7 +27,6 @@ namespace {
 const std::filesystem::path kGolden =
     std::filesystem::path(HD_SOURCE_DIR) / "tests/engine/fixtures/smollm2-golden/transformers-float32.safetensors";
 
-std::vector<int> as_ints(const std::vector<float>& v) { return std::vector<int>(v.begin(), v.end()); }
 
 TEST(ImportedSmolLm2, ConfigAndTensorsAreTheAllAttentionMapping) {
   HD_REQUIRE_SMOLLM2();
@@ -60,48 +60,16 @@ TEST(ImportedSmolLm2, CpuForwardMatchesTransformersAndGreedyTokensAgree) {
   HD_REQUIRE_SMOLLM2();
   ASSERT_TRUE(std::filesystem::exists(kGolden)) << kGolden;
   auto golden = SafetensorsFile::open(kGolden);
-  auto get = [&](const char* name) { return golden->tensors().at(name).to_floats(); };
-  auto checkpoint = Checkpoint::open(test::smollm2_dir());
-  auto backend = make_cpu_backend(*checkpoint);
-  const std::vector<int> prompt = as_ints(get("prompt"));
-  const std::vector<int> positions = as_ints(get("positions"));
-  const std::vector<float> want = get("logits");
-  const std::size_t vocab = static_cast<std::size_t>(checkpoint->config().vocab_size);
-
   // The prompt the golden file used is what our tokenizer and template make of the same chat.
   auto tokenizer = Tokenizer::from_file(test::smollm2_dir() / "tokenizer.json");
   const ChatTemplate chat = ChatTemplate::for_model(test::smollm2_dir());
   const std::string passage =
       "HyenaDesk reads a document once and keeps the model's state. The annual report says revenue grew twelve "
       "percent in 2023, to 4.1 million euros, while costs fell by three percent.";
-  EXPECT_EQ(chat.render(*tokenizer, {{"user", passage + "\n\nQuestion: By how much did revenue grow in 2023?"}}), prompt);
-
-  Session session(*backend, checkpoint->fingerprint());
-  const std::vector<float> all = session.prefill(prompt, /*all_logits=*/true);
-  for (std::size_t k = 0; k < positions.size(); ++k) {
-    const std::span<const float> got(all.data() + static_cast<std::size_t>(positions[k]) * vocab, vocab);
-    const std::span<const float> ref(want.data() + k * vocab, vocab);
-    EXPECT_LT(test::rel_error(got, ref), 1e-4) << "position " << positions[k];
-  }
-  // Greedy decoding, 64 steps: every token the same as transformers', except where transformers'
-  // own best two logits are within float32 rounding of each other (the golden file records the
-  // gaps; the run reports how many such ties there were, which must stay rare).
-  const std::vector<int> greedy = as_ints(get("greedy"));
-  const std::vector<float> margin = get("greedy_margin");
-  ASSERT_EQ(greedy.size(), 64u);
-  std::vector<float> logits(all.end() - static_cast<std::ptrdiff_t>(vocab), all.end());
-  int same = 0, ties = 0;
-  for (std::size_t step = 0; step < greedy.size(); ++step) {
-    const int ours = test::argmax(logits);
-    if (margin[step] < 1e-3f) ++ties;
-    else EXPECT_EQ(ours, greedy[step]) << "step " << step << " (transformers' margin " << margin[step] << ")";
-    same += ours == greedy[step];
-    logits = session.decode(greedy[step]);  // follow the golden path: one tie cannot cascade
-  }
-  EXPECT_LE(ties, 2) << "too many ties to tell anything";
-  std::printf("greedy: %d of %zu tokens identical to transformers (%d ties within rounding)\n", same, greedy.size(), ties);
-  EXPECT_LT(test::rel_error(logits, get("greedy_logits_last")), 1e-4) << "after 64 decode steps";
-  EXPECT_EQ(golden->metadata().at("model_sha256").size(), 64u);
+  EXPECT_EQ(chat.render(*tokenizer, {{"user", passage + "\n\nQuestion: By how much did revenue grow in 2023?"}}),
+            test::golden_ints(*golden, "prompt"));
+  // Greedy steps where transformers' own best two logits are within float32 rounding are ties.
+  test::expect_cpu_engine_matches_golden(*Checkpoint::open(test::smollm2_dir()), *golden, "transformers");
 }
 
 TEST(ChatTemplates, ChatMlRendersTheModelsOwnFormatAndNousTheInstructionFormat) {
