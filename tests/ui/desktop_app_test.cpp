@@ -77,8 +77,9 @@ class DesktopAppTest : public QObject {
   QTemporaryDir work_;
   QString models_, docs_;
 
-  // Clicks Export…, answers the save dialog with `path` as a user would, and waits for the file.
-  void exportThroughTheDialog(MainWindow& w, const QString& path) {
+  // Clicks Export…, answers the save dialog with `path` as a user would, waits for the file and
+  // leaves its text in `markdown`.
+  void exportThroughTheDialog(MainWindow& w, const QString& path, QString& markdown) {
     QTimer answerDialog;
     answerDialog.setInterval(50);
     QString seen;
@@ -99,6 +100,9 @@ class DesktopAppTest : public QObject {
     QVERIFY(button->isEnabled());
     QTest::mouseClick(button, Qt::LeftButton);
     QTRY_VERIFY2_WITH_TIMEOUT(QFile::exists(path), qPrintable("no file; the modal widget seen: " + seen), 10000);
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    markdown = QString::fromUtf8(file.readAll());
   }
 
   void shoot(QWidget& w, const QString& name, Watchdog* watchdog = nullptr) {
@@ -370,11 +374,9 @@ class DesktopAppTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(w.viewer()->currentPage(), w.chat()->lastAnswer().sources[pdfRow].pageFirst, 30000);
 
     // Export the answer: the question as its heading, the sources with their pages.
-    const QString exported = work_.filePath("answer.md");
-    exportThroughTheDialog(w, exported);
-    QFile file(exported);
-    QVERIFY(file.open(QIODevice::ReadOnly));
-    const QString markdown = QString::fromUtf8(file.readAll());
+    QString markdown;
+    exportThroughTheDialog(w, work_.filePath("answer.md"), markdown);
+    if (QTest::currentTestFailed()) return;
     QVERIFY2(markdown.startsWith("# How long did prefill of 131072 tokens take on the H100?"), qPrintable(markdown.left(200)));
     QVERIFY2(markdown.contains(QStringLiteral(", p. %1").arg(w.chat()->lastAnswer().sources[pdfRow].pageFirst)), qPrintable(markdown));
   }
@@ -434,11 +436,9 @@ class DesktopAppTest : public QObject {
     shoot(w, "summary", &watchdog);
     QVERIFY2(watchdog.worstMs() < 100, qPrintable(QStringLiteral("the window stalled for %1 ms").arg(watchdog.worstMs())));
 
-    const QString exported = work_.filePath("summary.md");
-    exportThroughTheDialog(w, exported);
-    QFile file(exported);
-    QVERIFY(file.open(QIODevice::ReadOnly));
-    const QString markdown = QString::fromUtf8(file.readAll());
+    QString markdown;
+    exportThroughTheDialog(w, work_.filePath("summary.md"), markdown);
+    if (QTest::currentTestFailed()) return;
     QVERIFY2(markdown.startsWith("# Summary of hyena-filters.md"), qPrintable(markdown.left(200)));
     QVERIFY(markdown.contains(w.chat()->lastAnswer().text.left(40)));
     QVERIFY2(markdown.contains("Stopped before the end"), "a stopped summary says so in the file too");
