@@ -3,7 +3,7 @@
 
   distill.py --teacher DIR --train TOKENS.npy --heldout TOKENS.npy --pattern every-other \
              --out GRAFT.safetensors --report REPORT.json [--rank 64] [--seq 2048] [--batch 8]
-             [--stage1-steps 300] [--stage2-steps 600] [--seconds 420]
+             [--stage1-steps 300] [--stage2-steps N] [--seconds 420]
 
 Stage 1: every new block alone learns to reproduce the output of the attention block it replaces,
 on the teacher's own hidden states (one teacher pass feeds all blocks; each block has its own loss:
@@ -75,9 +75,16 @@ def train_step(opt, sched, loss, params, mixers):
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
-    sched.step()
+    if sched is not None:
+        sched.step()
     for m in mixers.values():
         graft_init.keep_poles_stable(m)
+
+
+def time_based_lr(peak, frac):
+    """Stage 2 runs until its time is up: warm up over the first 5%, then a cosine down to zero at
+    the end, so a run cut by its budget still ends at a small learning rate."""
+    return peak * min(1.0, frac / 0.05) * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
 
 
 def save_graft(path, mixers, meta):
@@ -107,9 +114,9 @@ def main():
     p.add_argument("--seq", type=int, default=2048)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--stage1-steps", type=int, default=300)
-    p.add_argument("--stage2-steps", type=int, default=600)
+    p.add_argument("--stage2-steps", type=int, default=100000, help="at most this many; the time budget usually ends it")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seconds", type=float, default=420, help="time for both stages; stage 2 stops early past it")
+    p.add_argument("--seconds", type=float, default=420, help="time for both stages: stage 2 takes what stage 1 leaves")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cuda")
     a = p.parse_args()
@@ -148,30 +155,35 @@ def main():
         tokens1 += ids.numel()
         if step % 25 == 0 or step == a.stage1_steps - 1:
             row = {"step": step, "tokens": tokens1, "relative_error_mean": float(loss.detach()) / len(layers),
-                   "worst_block": max(losses, key=lambda i: float(losses[i])), "worst": max(float(v) for v in losses.values()),
+                   "worst_block": max(losses, key=lambda i: float(losses[i].detach())), "worst": max(float(v.detach()) for v in losses.values()),
                    "seconds": time.time() - t0}
             report["stage1"].append(row)
             print(f"stage1 {row}", flush=True)
 
-    # Stage 2: all blocks together, on the teacher's logits.
+    # Stage 2: all blocks together, on the teacher's logits, for the time left (or --stage2-steps).
     opt = torch.optim.AdamW(params, lr=a.lr / 4, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr / 4, total_steps=a.stage2_steps, pct_start=0.05)
+    started = time.time()
+    budget = max(a.seconds - (started - t0), 1.0)
     tokens2, steps2 = 0, 0
     for step in range(a.stage2_steps):
-        if time.time() - t0 > a.seconds:
+        frac = max((time.time() - started) / budget, step / a.stage2_steps)
+        if frac >= 1.0:
             print(f"stage2: time budget reached after {step} steps", flush=True)
             break
+        for g in opt.param_groups:
+            g["lr"] = time_based_lr(a.lr / 4, frac)
         ids = data.next()
         with torch.no_grad():
             teacher = F.log_softmax(hm.forward(w, cfg, ids).float(), -1)
         student = F.log_softmax(hm.forward(w, cfg, ids, mixers=mixers).float(), -1)
         kl = F.kl_div(student.flatten(0, 1), teacher.flatten(0, 1), log_target=True, reduction="batchmean")
         del teacher
-        train_step(opt, sched, kl, params, mixers)
+        train_step(opt, None, kl, params, mixers)
         tokens2 += ids.numel()
         steps2 = step + 1
         if step % 25 == 0:
-            row = {"step": step, "tokens": tokens2, "kl": float(kl), "seconds": time.time() - t0}
+            row = {"step": step, "tokens": tokens2, "kl": float(kl.detach()), "lr": opt.param_groups[0]["lr"],
+                   "seconds": time.time() - t0}
             report["stage2"].append(row)
             print(f"stage2 {row}", flush=True)
     report["stage1_tokens"], report["stage2_tokens"], report["stage2_steps"] = tokens1, tokens2, steps2

