@@ -81,6 +81,20 @@ def train_step(opt, sched, loss, params, mixers):
         graft_init.keep_poles_stable(m)
 
 
+def load_graft(path, mixers):
+    """Continues from a graft file written by save_graft (the same pattern and rank)."""
+    from safetensors.torch import load_file
+    t = load_file(path)
+    names = {"proj_a": "projections.delta_a", "proj_b": "projections.delta_b", "proj_bias": "projections.bias",
+             "out_a": "out_filter_dense.delta_a", "out_b": "out_filter_dense.delta_b", "out_bias": "out_filter_dense.bias",
+             "fir_weight": "filter.short_filter_weight", "fir_bias": "filter.short_filter_bias",
+             "poles": "filter.poles", "residues": "filter.residues", "D": "filter.D"}
+    with torch.no_grad():
+        for i, m in mixers.items():
+            for attr, key in names.items():
+                getattr(m, attr).copy_(t[f"blocks.{i}.{key}"].float())
+
+
 def time_based_lr(peak, frac):
     """Stage 2 runs until its time is up: warm up over the first 5%, then a cosine down to zero at
     the end, so a run cut by its budget still ends at a small learning rate."""
@@ -119,6 +133,7 @@ def main():
     p.add_argument("--seconds", type=float, default=420, help="time for both stages: stage 2 takes what stage 1 leaves")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cuda")
+    p.add_argument("--resume", help="a graft file of this pattern to continue from (use --stage1-steps 0)")
     a = p.parse_args()
     t0 = time.time()
     torch.manual_seed(a.seed)
@@ -128,6 +143,8 @@ def main():
     w = hm.load_teacher(a.teacher, device, dtype)
     layers = graft_init.pattern(a.pattern, cfg.layers)
     mixers = make_mixers(w, cfg, layers, a.rank, a.seed, device)
+    if a.resume:
+        load_graft(a.resume, mixers)
     params = [q for m in mixers.values() for q in m.parameters()]
     data = Batches(a.train, a.seq, a.batch, a.seed, device)
     report = {"pattern": a.pattern, "hyena_layer_idxs": layers, "rank": a.rank, "seq": a.seq, "batch": a.batch,
@@ -136,7 +153,8 @@ def main():
 
     # Stage 1: each block alone, on the teacher's hidden states.
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=a.stage1_steps, pct_start=0.1)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=a.stage1_steps, pct_start=0.1)
+             if a.stage1_steps > 0 else None)
     tokens1 = 0
     for step in range(a.stage1_steps):
         ids = data.next()
@@ -191,7 +209,7 @@ def main():
     meta = {"teacher_sha256": sha256_of(os.path.join(a.teacher, "model.safetensors")),
             "teacher": os.path.basename(a.teacher.rstrip("/")), "pattern": a.pattern,
             "hyena_layer_idxs": json.dumps(layers), "rank": a.rank, "stage1_tokens": tokens1, "stage2_tokens": tokens2,
-            "train_tokens_file": os.path.basename(a.train)}
+            "train_tokens_file": os.path.basename(a.train), "resumed_from": os.path.basename(a.resume or "")}
     save_graft(a.out, mixers, meta)
     report["graft_bytes"] = os.path.getsize(a.out)
     json.dump(report, open(a.report, "w"), indent=1)
