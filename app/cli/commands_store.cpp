@@ -59,7 +59,7 @@ std::unique_ptr<TextEmbedder> load_embedder(const Args& args, EmbedderDevice dev
 
 int run_ingest(const Argv& argv) {
   Args args(argv, {"--store", "--tokenizer", "--chunk-tokens", "--embedder", "--embed-device", "--stream-over-kb",
-                   "--segment-kb"});
+                   "--segment-kb", "--file-seconds", "--file-memory-mib"});
   if (args.positional().empty()) throw UsageError("ingest needs at least one file or folder");
   std::vector<std::filesystem::path> roots(args.positional().begin(), args.positional().end());
   for (const auto& r : roots) {
@@ -81,6 +81,19 @@ int run_ingest(const Argv& argv) {
   if (stream_over_kb < 1 || segment_kb < 1) throw UsageError("--stream-over-kb and --segment-kb take a size of at least 1");
   options.stream_text_over_bytes = static_cast<std::uint64_t>(stream_over_kb) << 10;
   options.stream_segment_bytes = static_cast<std::size_t>(segment_kb) << 10;
+  // The per-file budget: a file whose reading takes longer or grows memory more is refused, and
+  // the files after it are still read.
+  const long long file_seconds = args.integer("--file-seconds", static_cast<long long>(options.limits.max_seconds));
+  if (file_seconds < 1 || file_seconds > 86400) {
+    throw UsageError("--file-seconds takes 1 to 86400 seconds, got " + std::to_string(file_seconds));
+  }
+  options.limits.max_seconds = static_cast<double>(file_seconds);
+  const long long file_mib =
+      args.integer("--file-memory-mib", static_cast<long long>(options.limits.max_memory_growth_bytes >> 20));
+  if (file_mib < 64 || file_mib > (1 << 20)) {
+    throw UsageError("--file-memory-mib takes 64 to 1048576 MiB, got " + std::to_string(file_mib));
+  }
+  options.limits.max_memory_growth_bytes = static_cast<std::uint64_t>(file_mib) << 20;
   const std::unique_ptr<TextEmbedder> embedder = load_embedder(args, EmbedderDevice::automatic);
   options.embedder = embedder.get();
   InterruptScope interrupt;
@@ -115,7 +128,10 @@ int run_ingest(const Argv& argv) {
     if (!s.index_rebuild_reason.empty()) std::cout << "; index rebuilt from the stored vectors: " << s.index_rebuild_reason;
     std::cout << "\n";
   }
-  if (s.cancelled) std::cout << "stopped early (Ctrl-C); run the same command again to go on\n";
+  if (s.cancelled) {
+    std::cout << "stopped early (Ctrl-C): nothing of the file being read was stored; run the same command again to "
+                 "go on\n";
+  }
   return s.cancelled ? 130 : 0;
 }
 

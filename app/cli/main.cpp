@@ -48,6 +48,8 @@ const std::map<std::string, Entry>& commands() {
                   "        [--embedder DIR | --no-embed] [--embed-device auto|cpu|cuda]\n"
                   "        [--stream-over-kb N] [--segment-kb N]  (plain text over N KiB, default 32768, is stored\n"
                   "                               in segments of N KiB, default 8192, in one transaction)\n"
+                  "        [--file-seconds N] [--file-memory-mib N]  (per-file budget for reading, default 300 s\n"
+                  "                               and 4096 MiB: a file past it is refused and the next one read)\n"
                   "                               read files and folders into the store, with embeddings and\n"
                   "                               the vector index (Ctrl-C stops; rerun resumes). One ingest\n"
                   "                               writes a store at a time: another exits 75 naming the\n"

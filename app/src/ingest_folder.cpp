@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "hd/app/content_hash.h"
@@ -65,13 +66,17 @@ std::size_t rehash_legacy_documents(Store& store) {
 
 }  // namespace
 
-// Embeddings of a document's chunks, in batches.
+// Ctrl-C in the middle of a file: nothing of it is stored, so the next run reads it again.
+struct IngestCancelled {};
+
+// Embeddings of a document's chunks, in batches; a cancel stops between batches.
 static ChunkVectors embed_chunks(const TextEmbedder& embedder, const std::vector<NewChunk>& chunks, std::size_t batch,
-                          double& seconds) {
+                                 double& seconds, const std::atomic<bool>* cancel) {
   const auto t0 = std::chrono::steady_clock::now();
   ChunkVectors v{embedder.model_id(), embedder.dimension(), {}};
   v.values.reserve(chunks.size() * static_cast<std::size_t>(embedder.dimension()));
   for (std::size_t i = 0; i < chunks.size(); i += std::max<std::size_t>(1, batch)) {
+    if (cancel && cancel->load()) throw IngestCancelled{};
     std::vector<std::string> texts;
     for (std::size_t j = i; j < std::min(chunks.size(), i + std::max<std::size_t>(1, batch)); ++j) texts.push_back(chunks[j].text);
     const std::vector<float> e = embedder.embed(texts);
@@ -81,9 +86,6 @@ static ChunkVectors embed_chunks(const TextEmbedder& embedder, const std::vector
   seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return v;
 }
-
-// Ctrl-C in the middle of a large file: nothing of it is stored, so the next run reads it again.
-struct IngestCancelled {};
 
 static NewChunk to_new_chunk(const Chunk& c, std::uint64_t offset) {
   return {c.text, c.section_path, c.page_first, c.page_last, static_cast<long long>(c.begin + offset),
@@ -96,7 +98,7 @@ static NewChunk to_new_chunk(const Chunk& c, std::uint64_t offset) {
 static std::size_t store_in_segments(Store& store, const fs::path& file, const std::string& path, long long mtime,
                                      DocumentRecord& rec, const IngestOptions& options, IngestSummary& summary,
                                      const std::function<void(std::size_t, std::uint64_t)>& on_segment) {
-  TextSegments segments(file, options.stream_segment_bytes);
+  TextSegments segments(file, options.stream_segment_bytes, options.limits);
   std::unique_ptr<DocumentWriter> writer;
   std::size_t total = 0;
   while (std::optional<Document> doc = segments.next()) {
@@ -109,7 +111,8 @@ static std::size_t store_in_segments(Store& store, const fs::path& file, const s
       chunks.push_back(to_new_chunk(c, segments.segment_offset()));
     }
     if (options.embedder && !chunks.empty()) {
-      const ChunkVectors vectors = embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds);
+      const ChunkVectors vectors =
+          embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds, options.cancel);
       writer->add_chunks(chunks, &vectors);
     } else {
       writer->add_chunks(chunks);
@@ -124,8 +127,10 @@ static std::size_t store_in_segments(Store& store, const fs::path& file, const s
   return total;
 }
 
-IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, const IngestOptions& options) {
+IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, const IngestOptions& given) {
   const auto start = std::chrono::steady_clock::now();
+  IngestOptions options = given;
+  options.limits.cancel = given.cancel;  // Ctrl-C reaches inside the reader of a long file
   IngestSummary summary;
   const IngestLock writer(store.dir(), options.wait_for_writer, options.cancel);
   if (!writer.held()) {  // cancelled while another ingest was writing
@@ -162,7 +167,7 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
     const long long mtime = mtime_ns(file);
     const std::string path = file.string();
     const auto known = store.path_record(path);
-    if (known && known->mtime_ns == mtime && known->size == size) {
+    if (known && known->mtime_ns == mtime && known->size == size && !known->failed) {
       ++summary.unchanged;
     } else {
       // A changed file: states of the old content can never match again (their tokens differ); free
@@ -178,7 +183,9 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         continue;
       }
       const std::string& hash = content.id;
-      if (auto existing = store.document_by_hash(hash)) {
+      std::optional<long long> existing = store.document_by_hash(hash);
+      if (existing && store.forget_failed_document(*existing)) existing.reset();  // a failure is read again
+      if (existing) {
         store.link_path(path, mtime, size, *existing);
         ++summary.duplicates;
       } else {
@@ -208,6 +215,9 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         } catch (const IngestCancelled&) {
           summary.cancelled = true;
           break;
+        } catch (const ReadCancelled&) {
+          summary.cancelled = true;
+          break;
         } catch (const ReadError& e) {
           streamed = false;  // whatever the writer had stored was rolled back
           rec.status = "failed";
@@ -222,8 +232,15 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         if (!streamed) {
           progress.chunks += chunks.size();
           if (options.embedder && !chunks.empty()) {
-            const ChunkVectors vectors = embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds);
-            store.put_document(path, mtime, rec, chunks, &vectors);
+            std::optional<ChunkVectors> vectors;
+            try {
+              vectors = embed_chunks(*options.embedder, chunks, options.embed_batch, summary.embed_seconds, options.cancel);
+            } catch (const IngestCancelled&) {
+              --summary.indexed;  // counted when read; nothing of it is stored
+              summary.cancelled = true;
+              break;
+            }
+            store.put_document(path, mtime, rec, chunks, &*vectors);
           } else {
             store.put_document(path, mtime, rec, chunks);
           }

@@ -35,6 +35,7 @@ void DocumentBuilder::heading(int level, const std::string& raw) {
 }
 
 void DocumentBuilder::paragraph(const std::string& raw) {
+  watch_.check();
   const std::string text = trim(raw);
   if (text.empty()) return;
   if (doc_.text.size() + text.size() + 2 > max_) {
@@ -45,6 +46,7 @@ void DocumentBuilder::paragraph(const std::string& raw) {
 }
 
 void DocumentBuilder::start_page(int page) {
+  watch_.check();
   if (open_page_) doc_.pages.back().end = doc_.text.size();
   doc_.pages.push_back({page, doc_.text.size() + (doc_.text.empty() ? 0 : 2), doc_.text.size()});
   open_page_ = true;

@@ -93,7 +93,7 @@ Document read_html(const std::filesystem::path& path, const ReadLimits& limits) 
       [](GumboOutput* o) { gumbo_destroy_output(&kGumboDefaultOptions, o); });
   if (!out) throw ReadError(path.string() + ": the HTML parser gave up");
 
-  DocumentBuilder b(doc, limits.max_text_bytes);
+  DocumentBuilder b(doc, limits.max_text_bytes, limits);
   std::string pending;
   // Stack entries: a node to visit, or (node == nullptr) the end of a block element.
   std::vector<const GumboNode*> stack{out->root};

@@ -41,7 +41,7 @@ Document read_markdown(const std::filesystem::path& path, const ReadLimits& limi
   std::unique_ptr<cmark_node, void (*)(cmark_node*)> root(cmark_parse_document(text.data(), text.size(), CMARK_OPT_DEFAULT),
                                                           cmark_node_free);
   if (!root) throw ReadError(path.string() + ": the Markdown parser gave up");
-  DocumentBuilder b(doc, limits.max_text_bytes);
+  DocumentBuilder b(doc, limits.max_text_bytes, limits);
   cmark_iter* it = cmark_iter_new(root.get());
   for (cmark_event_type ev; (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE;) {
     if (ev != CMARK_EVENT_ENTER) continue;

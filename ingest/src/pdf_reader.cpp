@@ -31,7 +31,7 @@ Document read_pdf(const std::filesystem::path& path, const ReadLimits& limits) {
   std::unique_ptr<poppler::document> pdf(poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
   if (!pdf) throw ReadError(path.string() + ": not a readable PDF (damaged or truncated?)");
   if (pdf->is_locked()) throw ReadError(path.string() + ": the PDF is encrypted (password protected)");
-  DocumentBuilder b(doc, limits.max_text_bytes);
+  DocumentBuilder b(doc, limits.max_text_bytes, limits);
   const int pages = pdf->pages();
   bool any_text = false;
   for (int i = 0; i < pages; ++i) {

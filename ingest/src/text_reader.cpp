@@ -103,7 +103,7 @@ Document read_text(const std::filesystem::path& path, const ReadLimits& limits) 
   doc.path = path;
   doc.format = DocumentFormat::text;
   const std::string text = decode_text_file(path, limits, doc);
-  DocumentBuilder b(doc, limits.max_text_bytes);
+  DocumentBuilder b(doc, limits.max_text_bytes, limits);
   // Paragraphs are separated by blank lines (LF or CRLF). One pass, line by line: searching for
   // the next separator from every paragraph over the rest of the file was quadratic (a 30 MB file
   // of short paragraphs never finished).

@@ -39,8 +39,8 @@ bool TextSegments::applies(const std::filesystem::path& path, std::uint64_t thre
   return ingest_detail::is_valid_utf8(head);
 }
 
-TextSegments::TextSegments(const std::filesystem::path& path, std::size_t segment_bytes)
-    : path_(path), in_(path, std::ios::binary), segment_bytes_(segment_bytes) {
+TextSegments::TextSegments(const std::filesystem::path& path, std::size_t segment_bytes, const ReadLimits& limits)
+    : path_(path), in_(path, std::ios::binary), segment_bytes_(segment_bytes), limits_(limits) {
   if (!in_) throw ReadError(path.string() + ": cannot open");
 }
 
@@ -74,7 +74,7 @@ std::optional<Document> TextSegments::next() {
   Document doc;
   doc.path = path_;
   doc.format = DocumentFormat::text;
-  DocumentBuilder b(doc, piece.size() + 16);
+  DocumentBuilder b(doc, piece.size() + 16, limits_);
   std::size_t start = 0;
   while (start < piece.size()) {
     std::size_t end = piece.find("\n\n", start);

@@ -54,9 +54,10 @@ std::string fts_query(const std::string& query) {
 long long Store::chunk_count() const { return sqlite::query_int(db_, "SELECT count(*) FROM chunks"); }
 
 std::optional<PathRecord> Store::path_record(const std::string& path) const {
-  sqlite::Statement q(db_, "SELECT document_id, mtime_ns, size_bytes FROM document_paths WHERE path = ?1");
+  sqlite::Statement q(db_, "SELECT p.document_id, p.mtime_ns, p.size_bytes, d.status = 'failed' FROM document_paths p "
+                           "JOIN documents d ON d.id = p.document_id WHERE p.path = ?1");
   if (!q.bind(1, path).step()) return std::nullopt;
-  return PathRecord{q.integer(0), q.integer(1), q.integer(2)};
+  return PathRecord{q.integer(0), q.integer(1), q.integer(2), q.integer(3) != 0};
 }
 
 std::optional<long long> Store::document_by_hash(const std::string& hash) const {
@@ -149,6 +150,18 @@ void Store::link_path(const std::string& path, long long mtime_ns, long long siz
   sqlite::Transaction tx(db_);
   point_path(db_, path, mtime_ns, size, document_id);
   tx.commit();
+}
+
+bool Store::forget_failed_document(long long document_id) {
+  sqlite::Transaction tx(db_);
+  if (sqlite::query_int(db_, "SELECT count(*) FROM documents WHERE id = " + std::to_string(document_id) +
+                                 " AND status = 'failed'") == 0) {
+    return false;
+  }
+  sqlite::Statement(db_, "DELETE FROM document_paths WHERE document_id = ?1").bind(1, document_id).run();
+  drop_if_orphaned(db_, document_id);
+  tx.commit();
+  return true;
 }
 
 void Store::remove_path(const std::string& path) {

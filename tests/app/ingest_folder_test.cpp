@@ -116,5 +116,36 @@ TEST_F(IngestFolder, CancelStopsBetweenFilesAndTheNextRunFinishes) {
   EXPECT_EQ(partial.indexed + rest.indexed, 6u);
 }
 
+
+TEST_F(IngestFolder, CancelReachesInsideTheFileBeingReadAndStoresNothingOfIt) {
+  std::atomic<bool> cancel{false};
+  options_.cancel = &cancel;
+  std::string cancelled_in;
+  options_.on_progress = [&](const IngestProgress& p) {
+    if (p.files_done == 2 && cancelled_in.empty()) {  // Ctrl-C as the third file starts to be read
+      cancelled_in = p.current;
+      cancel = true;
+    }
+  };
+  IngestSummary partial = run();
+  EXPECT_TRUE(partial.cancelled);
+  EXPECT_EQ(partial.indexed, 2u);
+  EXPECT_EQ(partial.failed, 0u) << "a cancel is not the file's failure";
+  EXPECT_FALSE(store_->path_record(cancelled_in)) << cancelled_in << " was stored after the cancel";
+  cancel = false;
+  options_.on_progress = nullptr;
+  EXPECT_EQ(run().indexed, 4u);
+}
+
+TEST_F(IngestFolder, AFileOverThePerFileBudgetIsRefusedAndTheOthersAreRead) {
+  options_.limits.max_seconds = 1e-9;  // no file can be read this fast
+  IngestSummary s = run();
+  EXPECT_EQ(s.failed, 6u);
+  ASSERT_FALSE(s.failures.empty());
+  EXPECT_NE(s.failures[0].second.find("per-file budget"), std::string::npos) << s.failures[0].second;
+  options_.limits.max_seconds = 300;
+  EXPECT_EQ(run().indexed, 6u) << "refused files are read again next run";
+}
+
 }  // namespace
 }  // namespace hd

@@ -2,6 +2,8 @@
 // real document folder holds (truncated, encrypted-like, text-less, zip bombs, deep nesting,
 // other encodings, binaries named .txt, zero bytes).
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <zip.h>
 
 #include <algorithm>
@@ -256,6 +258,53 @@ TEST(ReadDocx, ZipBombAndBrokenContainersAreRefused) {
   const std::string bytes = test::read_file(d / "ok.docx");
   write_file(d / "cut.docx", bytes.substr(0, bytes.size() / 2));
   EXPECT_NE(error_of(d / "cut.docx").find("cut.docx"), std::string::npos);
+}
+
+
+TEST(ReadDocx, ManyParagraphsAreStreamedInFlatMemory) {
+  // 400,000 tiny paragraphs: about 30 MB of XML whose tree would take hundreds of MB; the
+  // streaming reader holds one node at a time, so its growth stays under the budget it is given.
+  TempDir d;
+  std::vector<std::pair<std::string, std::string>> paras(400000, {"", "p"});
+  paras.back().second = "the last paragraph";
+  make_docx(d / "many.docx", paras);
+  ReadLimits limits;
+#if defined(__SANITIZE_ADDRESS__)
+  limits.max_memory_growth_bytes = 768u << 20;  // the sanitizer's quarantine keeps freed blocks resident
+#else
+  limits.max_memory_growth_bytes = 96u << 20;
+#endif
+  Document doc = read_document(d / "many.docx", limits);
+  EXPECT_NE(doc.text.find("the last paragraph"), std::string::npos);
+  EXPECT_EQ(doc.text.size(), 399999u * 3 + std::string("the last paragraph").size());
+}
+
+TEST(ReadDocx, NestedParagraphsAndBrokenXmlAreHandled) {
+  TempDir d;
+  make_docx(d / "box.docx", {{"", "outer <w:p><w:r><w:t>inner</w:t></w:r></w:p> tail"}});
+  EXPECT_NE(read_document(d / "box.docx").text.find("outer"), std::string::npos);
+  make_docx(d / "bad.docx", {{"", "unclosed <w:r>"}});
+  EXPECT_NE(error_of(d / "bad.docx").find("bad.docx: word/document.xml is not well-formed XML"), std::string::npos);
+}
+
+TEST(ReadBudget, AFileOverItsTimeBudgetIsRefusedWithTheReason) {
+  TempDir d;
+  write_file(d / "slow.txt", "First paragraph.\n\nSecond paragraph.\n");
+  ReadLimits limits;
+  limits.max_seconds = 1e-9;  // any read takes longer
+  const std::string err = error_of(d / "slow.txt", limits);
+  EXPECT_NE(err.find("slow.txt: reading took longer than the per-file budget"), std::string::npos) << err;
+}
+
+TEST(ReadBudget, CancelStopsAReadInsideTheFile) {
+  TempDir d;
+  write_file(d / "long.md", "# Title\n\nOne.\n\nTwo.\n");
+  std::atomic<bool> cancel{true};
+  ReadLimits limits;
+  limits.cancel = &cancel;
+  EXPECT_THROW(read_document(d / "long.md", limits), ReadCancelled);
+  cancel = false;
+  EXPECT_NO_THROW(read_document(d / "long.md", limits));
 }
 
 }  // namespace

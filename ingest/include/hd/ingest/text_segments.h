@@ -19,7 +19,8 @@ class TextSegments {
   // as UTF-8 (checked on its first block; every later block is checked as it is read).
   static bool applies(const std::filesystem::path& path, std::uint64_t threshold_bytes);
 
-  TextSegments(const std::filesystem::path& path, std::size_t segment_bytes);
+  // `limits` holds each segment's read to its time, memory and cancel (ReadWatch).
+  TextSegments(const std::filesystem::path& path, std::size_t segment_bytes, const ReadLimits& limits = {});
   // The next segment, or nothing at the end of the file. A block that is not valid UTF-8 is a
   // ReadError naming the file and the byte offset.
   std::optional<Document> next();
@@ -32,6 +33,7 @@ class TextSegments {
   std::filesystem::path path_;
   std::ifstream in_;
   std::size_t segment_bytes_;
+  ReadLimits limits_;
   std::string carry_;  // read but not yet handed out (the tail after the last blank line)
   std::uint64_t consumed_ = 0, segment_offset_ = 0, next_offset_ = 0;
   std::string title_;

@@ -22,6 +22,7 @@ class StoreError : public std::runtime_error {
 struct PathRecord {
   long long document_id = 0;
   long long mtime_ns = 0, size = 0;
+  bool failed = false;  // its document could not be read: it is tried again on the next ingest
 };
 
 struct NewChunk {
@@ -125,6 +126,10 @@ class Store {
   bool set_content_hash(long long document_id, const std::string& content_hash);
   // Points `path` at an existing document (identical content at another path).
   void link_path(const std::string& path, long long mtime_ns, long long size, long long document_id);
+  // A document recorded as failed, with every path pointing at it, so that its file can be read
+  // again (its content id is free for the new record). Returns false, changing nothing, for a
+  // document that was read.
+  bool forget_failed_document(long long document_id);
   // Forgets `path`, and its document when no other path refers to it.
   void remove_path(const std::string& path);
   std::vector<std::string> paths() const;
