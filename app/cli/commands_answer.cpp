@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "interrupt.h"
+#include "hd/app/format.h"
 #include "hd/app/answer_service.h"
 #include "hd/app/ask.h"
 #include "hd/app/model_registry.h"
@@ -105,7 +106,7 @@ void print_sources(const std::vector<Citation>& citations, const PackedContext& 
     const SourcePassage* s = context.source(n);
     if (!s) continue;
     const auto c = std::find_if(citations.begin(), citations.end(), [&](const Citation& x) { return x.source == n; });
-    std::cout << "  " << describe_source(*s) << "  [" << s->path << "]\n      \"" << c->quote << "\"\n";
+    std::cout << "  " << describe_source(*s) << "  [" << printable(s->path) << "]\n      \"" << c->quote << "\"\n";
   }
 }
 
@@ -224,7 +225,7 @@ int run_chat(const Argv& argv) {
       continue;
     }
     if (line == "/docs") {
-      for (const auto& d : chat.context().documents) std::cout << "  " << d.title << "  [" << d.path << "]\n";
+      for (const auto& d : chat.context().documents) std::cout << "  " << d.title << "  [" << printable(d.path) << "]\n";
       if (chat.context().documents.empty()) std::cout << "  (read at the first question)\n";
       continue;
     }

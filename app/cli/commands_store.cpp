@@ -117,11 +117,12 @@ int run_ingest(const Argv& argv) {
   if (tty) std::fprintf(stderr, "\n");
   std::cout << "ingested into " << store->dir().string() << " in " << s.seconds << " s: " << s.indexed << " new, "
             << s.unchanged << " unchanged, " << s.duplicates << " duplicate, " << s.failed << " failed, " << s.pruned
-            << " pruned" << (s.rehashed ? ", " + std::to_string(s.rehashed) + " given SHA-256 ids" : "") << (s.vanished ? ", " + std::to_string(s.vanished) + " vanished while reading" : "") << "\n";
+            << " pruned" << (s.skipped.empty() ? "" : ", " + std::to_string(s.skipped.size()) + " skipped") << (s.rehashed ? ", " + std::to_string(s.rehashed) + " given SHA-256 ids" : "") << (s.vanished ? ", " + std::to_string(s.vanished) + " vanished while reading" : "") << "\n";
   for (const auto& [format, t] : s.by_format) {
     std::cout << "  " << format << ": " << t.files << " file(s), " << t.chunks << " chunk(s), " << t.failed << " failed\n";
   }
-  for (const auto& [path, reason] : s.failures) std::cout << "  failed: " << reason << "\n";
+  for (const auto& [path, reason] : s.failures) std::cout << "  failed: " << printable(reason) << "\n";
+  for (const auto& [path, kind] : s.skipped) std::cout << "  skipped: " << printable(path) << ": " << kind << "\n";
   if (s.index_vectors >= 0) {
     std::cout << "  vectors: " << s.index_vectors << " in the index (" << embedder->model_id() << "), embedding on the "
               << embedder->device_name() << " took " << s.embed_seconds << " s";
@@ -160,7 +161,7 @@ int run_search(const Argv& argv) {
     std::cout << ++rank << ". " << (path_has_title ? h.section_path : h.title);
     if (!path_has_title && !h.section_path.empty()) std::cout << " > " << h.section_path;
     if (h.page_first) std::cout << " (p. " << h.page_first << (h.page_last != h.page_first ? "-" + std::to_string(h.page_last) : "") << ")";
-    std::cout << "  [" << h.path << "]\n   ";
+    std::cout << "  [" << printable(h.path) << "]\n   ";
     char scores[96];
     std::snprintf(scores, sizeof scores, "score %.4f (text #%d, vector #%d, cosine %.3f)", h.score, hit.text_rank,
                   hit.vector_rank, hit.cosine);
@@ -178,8 +179,8 @@ int run_docs(const Argv& argv) {
   const auto docs = store->documents();
   if (docs.empty()) std::cout << "the store is empty; add files with: hyenadesk ingest PATH...\n";
   for (const StoredDocument& d : docs) {
-    std::cout << d.status << "  " << d.format << "  " << d.chunks << " chunks  " << d.path;
-    if (!d.error.empty()) std::cout << "\n    " << d.error;
+    std::cout << d.status << "  " << d.format << "  " << d.chunks << " chunks  " << printable(d.path);
+    if (!d.error.empty()) std::cout << "\n    " << printable(d.error);
     std::cout << "\n";
   }
   return 0;

@@ -5,6 +5,8 @@
 #include "hd/retrieval/crash_point.h"
 #include "hd/retrieval/vector_index.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,18 +25,50 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> files_under(const std::vector<fs::path>& roots) {
+// What a listing found besides the files it will read: special files and folders it cannot
+// enter, each with its kind, so nothing is skipped without a word.
+const char* special_kind(const fs::file_status& st) {
+  switch (st.type()) {
+    case fs::file_type::fifo: return "named pipe (FIFO)";
+    case fs::file_type::socket: return "socket";
+    case fs::file_type::block: return "block device";
+    case fs::file_type::character: return "character device";
+    case fs::file_type::not_found: return "link to nothing (dangling)";
+    default: return "special file";
+  }
+}
+
+std::vector<fs::path> files_under(const std::vector<fs::path>& roots, std::vector<std::pair<std::string, std::string>>& skipped) {
   std::vector<fs::path> out;
+  auto unreadable_folder = [&](const fs::path& p) {
+    if (access(p.c_str(), R_OK | X_OK) == 0) return false;
+    skipped.emplace_back(fs::absolute(p).string(), "folder cannot be read (permission denied); nothing in it was read");
+    return true;
+  };
   for (const fs::path& root : roots) {
     std::error_code ec;
-    if (fs::is_regular_file(root, ec)) {
+    const fs::file_status st = fs::status(root, ec);
+    if (fs::is_regular_file(st)) {
       out.push_back(fs::absolute(root));
       continue;
     }
-    if (!fs::is_directory(root, ec)) continue;
+    if (!fs::is_directory(st)) {
+      skipped.emplace_back(fs::absolute(root).string(), special_kind(st));
+      continue;
+    }
+    if (unreadable_folder(root)) continue;
     for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
          !ec && it != end; it.increment(ec)) {
-      if (it->is_regular_file(ec) && it->path().filename().string().front() != '.') out.push_back(fs::absolute(it->path()));
+      const bool hidden = it->path().filename().string().front() == '.';
+      const fs::file_status entry = it->status(ec);  // a dangling link: not_found, with ec set
+      ec.clear();
+      if (fs::is_directory(entry)) {
+        if (!hidden && unreadable_folder(it->path())) it.disable_recursion_pending();
+      } else if (fs::is_regular_file(entry)) {
+        if (!hidden) out.push_back(fs::absolute(it->path()));
+      } else if (!hidden) {
+        skipped.emplace_back(fs::absolute(it->path()).string(), special_kind(entry));
+      }
     }
   }
   std::sort(out.begin(), out.end());
@@ -138,7 +172,7 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
     return summary;
   }
   summary.rehashed = rehash_legacy_documents(store);
-  const std::vector<fs::path> files = files_under(roots);
+  const std::vector<fs::path> files = files_under(roots, summary.skipped);
   IngestProgress progress;
   progress.files_total = files.size();
   for (const auto& f : files) {
@@ -265,7 +299,11 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
         const std::string folder = root.back() == '/' ? root : root + "/";
         return p == root || p.compare(0, folder.size(), folder) == 0;
       });
-      if (under_root && !seen.count(p)) {
+      // A folder that could not be read this time keeps what was stored from it.
+      const bool under_skipped = std::any_of(summary.skipped.begin(), summary.skipped.end(), [&](const auto& sk) {
+        return p.compare(0, sk.first.size() + 1, sk.first + "/") == 0;
+      });
+      if (under_root && !under_skipped && !seen.count(p)) {
         store.remove_path(p);
         summary.purged_states += purge_prefill_files(prefill_cache_dir(store.dir()), document_cache_tag(p));
         ++summary.pruned;

@@ -1,5 +1,7 @@
 #include "hd/ingest/format_detect.h"
 
+#include "file_bytes.h"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -66,13 +68,26 @@ FormatGuess detect_format(const std::filesystem::path& path) {
     return {DocumentFormat::unsupported, "ZIP archive that is not a .docx document"};
   }
   const bool utf16_bom = starts_with(head, "\xff\xfe") || starts_with(head, "\xfe\xff");
-  if (!utf16_bom && !looks_like_text(head)) return {DocumentFormat::binary, "binary content (NUL or control bytes)"};
-  if (ext == ".html" || ext == ".htm" || ext == ".xhtml" || (!utf16_bom && looks_like_html(head))) {
+  const std::string_view head_view(reinterpret_cast<const char*>(head.data()), head.size());
+  const int utf16_no_bom = utf16_bom ? 0 : ingest_detail::utf16_without_bom(head_view);
+  const bool text = utf16_bom || utf16_no_bom || looks_like_text(head);
+  // Content before the name: a file named like a container it is not gets the real problem.
+  if (ext == ".pdf") {
+    return {DocumentFormat::unsupported, text ? "named .pdf but is plain text (no %PDF- signature)"
+                                              : "named .pdf but has no PDF signature (damaged, or another format)"};
+  }
+  if (ext == ".docx") {
+    return {DocumentFormat::unsupported, text ? "named .docx but is plain text, not a ZIP container"
+                                              : "named .docx but is not a ZIP container (damaged, or another format)"};
+  }
+  if (!text) return {DocumentFormat::binary, "binary content (NUL or control bytes)"};
+  if (ext == ".html" || ext == ".htm" || ext == ".xhtml" || (!utf16_bom && !utf16_no_bom && looks_like_html(head))) {
     return {DocumentFormat::html, "HTML"};
   }
   if (ext == ".md" || ext == ".markdown") return {DocumentFormat::markdown, "Markdown by extension"};
   if (ext == ".txt" || ext == ".text" || ext.empty() || ext == ".log" || ext == ".rst") {
-    return {DocumentFormat::text, utf16_bom ? "UTF-16 text (byte-order mark)" : "plain text"};
+    return {DocumentFormat::text, utf16_bom ? "UTF-16 text (byte-order mark)"
+                                  : utf16_no_bom ? "UTF-16 text without a byte-order mark" : "plain text"};
   }
   return {DocumentFormat::unsupported, "unsupported file type \"" + ext + "\""};
 }

@@ -31,14 +31,15 @@ void append_utf8(std::string& out, char32_t cp) {
   }
 }
 
-std::string utf16_to_utf8(const std::string& bytes, bool little_endian, const std::filesystem::path& path) {
+std::string utf16_to_utf8(const std::string& bytes, bool little_endian, const std::filesystem::path& path,
+                          std::size_t start) {
   if (bytes.size() % 2) throw ReadError(path.string() + ": UTF-16 text with an odd number of bytes (truncated?)");
   std::string out;
   auto unit = [&](std::size_t i) {
     const auto a = static_cast<unsigned char>(bytes[i]), b = static_cast<unsigned char>(bytes[i + 1]);
     return static_cast<char32_t>(little_endian ? (a | b << 8) : (a << 8 | b));
   };
-  for (std::size_t i = 2; i < bytes.size(); i += 2) {  // skip the BOM
+  for (std::size_t i = start; i < bytes.size(); i += 2) {  // start: 2 skips the BOM
     char32_t u = unit(i);
     if (u >= 0xd800 && u <= 0xdbff && i + 2 < bytes.size()) {
       const char32_t lo = unit(i + 2);
@@ -80,19 +81,35 @@ std::string convert_with_iconv(const std::string& bytes, const std::string& char
 std::string decode_text_file(const std::filesystem::path& path, const ReadLimits& limits, Document& doc) {
   std::string bytes = ingest_detail::read_bytes(path, limits.max_file_bytes);
   if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xff && static_cast<unsigned char>(bytes[1]) == 0xfe) {
-    return utf16_to_utf8(bytes, true, path);
+    return utf16_to_utf8(bytes, true, path, 2);
   }
   if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xfe && static_cast<unsigned char>(bytes[1]) == 0xff) {
-    return utf16_to_utf8(bytes, false, path);
+    return utf16_to_utf8(bytes, false, path, 2);
+  }
+  if (const int utf16 = ingest_detail::utf16_without_bom(bytes)) {
+    doc.warnings.push_back(std::string("read as UTF-16") + (utf16 == 1 ? "LE" : "BE") + " (no byte-order mark)");
+    return utf16_to_utf8(bytes, utf16 == 1, path, 0);
   }
   if (bytes.compare(0, 3, "\xef\xbb\xbf") == 0) bytes.erase(0, 3);
   if (is_valid_utf8(bytes)) return bytes;
+  // UTF-8 with a few bad bytes (a damaged copy, a stray Latin-1 byte): kept, the bad bytes replaced
+  // by U+FFFD and counted, when the file shows it is UTF-8 (valid multi-byte characters) and at
+  // most 1 byte in 100 is bad. A file with no multi-byte character is more likely a legacy
+  // encoding, which uchardet names below.
+  ingest_detail::Utf8Repair repaired = ingest_detail::repair_utf8(bytes);
+  if (repaired.multibyte > 0 && repaired.invalid_bytes * 100 <= bytes.size()) {
+    doc.warnings.push_back(std::to_string(repaired.invalid_bytes) + " invalid UTF-8 byte(s) replaced by U+FFFD, the first at byte " +
+                           std::to_string(repaired.first_invalid));
+    return std::move(repaired.text);
+  }
   std::unique_ptr<std::remove_pointer_t<uchardet_t>, void (*)(uchardet_t)> detector(uchardet_new(), uchardet_delete);
   uchardet_handle_data(detector.get(), bytes.data(), bytes.size());
   uchardet_data_end(detector.get());
   const std::string charset = uchardet_get_charset(detector.get());
   if (charset.empty() || charset == "UTF-8" || charset == "ASCII") {
-    throw ReadError(path.string() + ": not valid UTF-8 and no other encoding fits; save it as UTF-8");
+    throw ReadError(path.string() + ": not valid UTF-8 (" + std::to_string(repaired.invalid_bytes) +
+                    " bad byte(s), the first at byte " + std::to_string(repaired.first_invalid) +
+                    ") and no other encoding fits; save it as UTF-8");
   }
   doc.warnings.push_back("converted from " + charset + " (detected)");
   return convert_with_iconv(bytes, charset, path);

@@ -18,6 +18,12 @@ TEST(Format, CountsScale) {
   EXPECT_EQ(format_count(7'612'000'000), "7.61 B");
 }
 
+TEST(Format, PrintableKeepsAFileNameOnOneLine) {
+  EXPECT_EQ(printable("two\nlines.txt"), "two\\nlines.txt");
+  EXPECT_EQ(printable(std::string("a\tb\x1b[2Jc\x7f", 9)), "a\\tb\\x1b[2Jc\\x7f");
+  EXPECT_EQ(printable("caf\xc3\xa9 / r\xc3\xa9sum\xc3\xa9.pdf"), "caf\xc3\xa9 / r\xc3\xa9sum\xc3\xa9.pdf") << "UTF-8 stays as it is";
+}
+
 TEST(Paths, HyenadeskHomeOverridesTheDefault) {
   setenv("HYENADESK_HOME", "/tmp/hd-home-test", 1);
   EXPECT_EQ(default_store_dir(), std::filesystem::path("/tmp/hd-home-test/store"));

@@ -2,6 +2,11 @@
 // changes nothing, a changed file is re-indexed, identical content is stored once, pruning
 // forgets deleted files, failures are recorded with reasons, and search finds the passage.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
 
 #include "hd/app/ingest_folder.h"
 #include "support/temp_dir.h"
@@ -145,6 +150,54 @@ TEST_F(IngestFolder, AFileOverThePerFileBudgetIsRefusedAndTheOthersAreRead) {
   EXPECT_NE(s.failures[0].second.find("per-file budget"), std::string::npos) << s.failures[0].second;
   options_.limits.max_seconds = 300;
   EXPECT_EQ(run().indexed, 6u) << "refused files are read again next run";
+}
+
+
+TEST_F(IngestFolder, SpecialFilesAreCountedAsSkippedWithTheirKind) {
+  ASSERT_EQ(mkfifo((dir_ / "docs" / "pipe.txt").c_str(), 0600), 0);
+  fs::create_symlink(dir_ / "nowhere.md", dir_ / "docs" / "dangling.md");
+  IngestSummary s = run();
+  EXPECT_EQ(s.indexed, 6u);
+  std::map<std::string, std::string> skipped(s.skipped.begin(), s.skipped.end());
+  EXPECT_EQ(skipped[(dir_ / "docs" / "pipe.txt").string()], "named pipe (FIFO)");
+  EXPECT_EQ(skipped[(dir_ / "docs" / "dangling.md").string()], "link to nothing (dangling)");
+}
+
+// An unreadable folder is reported and what was stored from it is kept (not pruned). Root reads
+// every folder, so as root the ingest runs in a child process that has given up root.
+TEST_F(IngestFolder, AnUnreadableFolderIsReportedAndItsDocumentsAreNotPruned) {
+  fs::create_directories(dir_ / "docs" / "private");
+  fs::copy_file(dir_ / "docs" / "release-notes.txt", dir_ / "docs" / "private" / "notes-copy.txt");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (geteuid() == 0) {
+      bool owned = lchown(dir_.path().c_str(), 65534, 65534) == 0;  // the user "nobody" owns the tree
+      for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
+        owned = owned && lchown(e.path().c_str(), 65534, 65534) == 0;
+      }
+      if (!owned || setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+    }
+    store_ = Store::open(dir_ / "store");
+    options_.prune = true;
+    const IngestSummary first = run();
+    if (first.indexed != 6 || first.duplicates != 1) _exit(11);  // the copy is stored once, as a duplicate
+    fs::permissions(dir_ / "docs" / "private", fs::perms::none);
+    const IngestSummary s = run();
+    fs::permissions(dir_ / "docs" / "private", fs::perms::owner_all);
+    if (s.pruned != 0) _exit(12);
+    if (s.skipped.size() != 1 || s.skipped[0].first != (dir_ / "docs" / "private").string() ||
+        s.skipped[0].second.find("folder cannot be read") == std::string::npos) {
+      _exit(13);
+    }
+    if (!store_->path_record((dir_ / "docs" / "private" / "notes-copy.txt").string())) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: could not give up root, 11: first ingest, 12: pruned, 13: not reported, "
+                                       "14: the stored document was forgotten";
 }
 
 }  // namespace

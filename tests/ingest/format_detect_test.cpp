@@ -51,5 +51,29 @@ TEST(FormatDetect, UnknownExtensionOfTextIsUnsupportedWithTheExtensionNamed) {
   EXPECT_NE(g.reason.find(".csv"), std::string::npos);
 }
 
+
+TEST(FormatDetect, AMisnamedContainerIsReportedByWhatItReallyIs) {
+  TempDir d;
+  write_file(d / "report.pdf", "Just some notes, not a PDF.\n");
+  EXPECT_EQ(detect_format(d / "report.pdf").reason, "named .pdf but is plain text (no %PDF- signature)");
+  write_file(d / "memo.docx", "plain words\n");
+  EXPECT_EQ(detect_format(d / "memo.docx").reason, "named .docx but is plain text, not a ZIP container");
+  write_file(d / "blob.pdf", std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10));
+  EXPECT_EQ(detect_format(d / "blob.pdf").reason, "named .pdf but has no PDF signature (damaged, or another format)");
+}
+
+TEST(FormatDetect, Utf16WithoutAByteOrderMarkIsText) {
+  TempDir d;
+  std::string le, be;
+  for (char c : std::string("Plain words in UTF-16, no byte-order mark.\n")) {
+    le += c, le += '\0';
+    be += '\0', be += c;
+  }
+  write_file(d / "le.txt", le);
+  write_file(d / "be.txt", be);
+  EXPECT_EQ(detect_format(d / "le.txt").reason, "UTF-16 text without a byte-order mark");
+  EXPECT_EQ(detect_format(d / "be.txt").format, DocumentFormat::text);
+}
+
 }  // namespace
 }  // namespace hd

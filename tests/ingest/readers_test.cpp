@@ -307,5 +307,41 @@ TEST(ReadBudget, CancelStopsAReadInsideTheFile) {
   EXPECT_NO_THROW(read_document(d / "long.md", limits));
 }
 
+
+TEST(ReadText, Utf16WithoutByteOrderMarkIsDecodedAndSaid) {
+  TempDir d;
+  std::string le;
+  for (char c : std::string("Caf\xc3\xa9 is not ASCII but this part is.\n")) le += c, le += '\0';
+  // "Café" needs one UTF-16 unit for the é: write it properly, not byte by byte.
+  le.replace(6, 4, std::string("\xe9\0", 2));
+  write_file(d / "u16.txt", le);
+  Document doc = read_document(d / "u16.txt");
+  EXPECT_EQ(doc.text, "Caf\xc3\xa9 is not ASCII but this part is.");
+  ASSERT_EQ(doc.warnings.size(), 1u);
+  EXPECT_EQ(doc.warnings[0], "read as UTF-16LE (no byte-order mark)");
+}
+
+TEST(ReadText, AFewInvalidUtf8BytesAreReplacedAndCountedWithTheirOffset) {
+  TempDir d;
+  std::string text = "Na\xc3\xafve text, mostly fine. ";
+  for (int i = 0; i < 20; ++i) text += "A long stretch of valid words keeps the bad bytes rare. ";
+  const std::size_t bad_at = text.size();
+  text += "\xff\xfe end.";
+  write_file(d / "damaged.txt", text);
+  Document doc = read_document(d / "damaged.txt");
+  EXPECT_NE(doc.text.find("\xef\xbf\xbd\xef\xbf\xbd end."), std::string::npos);
+  ASSERT_EQ(doc.warnings.size(), 1u);
+  EXPECT_EQ(doc.warnings[0], "2 invalid UTF-8 byte(s) replaced by U+FFFD, the first at byte " + std::to_string(bad_at));
+}
+
+TEST(ReadText, TextThatIsNoEncodingAtAllNamesTheFirstBadByte) {
+  TempDir d;
+  std::string text = "ok ";
+  for (int i = 0; i < 64; ++i) text += "\xc3\xa9\xff\xfe\x80";  // valid UTF-8 mixed with far too many bad bytes
+  write_file(d / "noise.txt", text);
+  const std::string err = error_of(d / "noise.txt");
+  EXPECT_NE(err.find("noise.txt: not valid UTF-8 (192 bad byte(s), the first at byte 5)"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace hd

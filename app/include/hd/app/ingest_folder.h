@@ -37,6 +37,7 @@ struct IngestSummary {
   std::size_t purged_states = 0;  // cached prefill states of changed or removed documents, deleted
   std::map<std::string, FormatTally> by_format;
   std::vector<std::pair<std::string, std::string>> failures;  // path, reason
+  std::vector<std::pair<std::string, std::string>> skipped;   // path, kind: special files, unreadable folders
   bool cancelled = false;
   double seconds = 0;
   double embed_seconds = 0;         // of `seconds`, spent computing embeddings
