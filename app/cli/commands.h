@@ -1,5 +1,6 @@
 #pragma once
 // One function per `hyenadesk` command; each returns the process exit code.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ int run_generate(const Argv& args);
 int run_ingest(const Argv& args);
 int run_search(const Argv& args);
 int run_docs(const Argv& args);
+// doctor --store DIR: every check of the store, read-only; 0 when all pass, 1 otherwise.
+int check_store_command(const std::filesystem::path& dir);
 int run_models(const Argv& args);
 int run_ask(const Argv& args);
 int run_summarize(const Argv& args);

@@ -12,8 +12,14 @@ int run_version(const Argv&) {
   return 0;
 }
 
-int run_doctor(const Argv&) {
+int run_doctor(const Argv& argv) {
+  Args args(argv, {"--store"});
+  if (!args.positional().empty()) throw UsageError("doctor takes no file names");
   std::cout << build_info_text();
+  if (const auto dir = args.value("--store")) {
+    std::cout << "\nstore " << *dir << ":\n";
+    return check_store_command(*dir);
+  }
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "hd/app/ingest_folder.h"
 #include "hd/app/ingest_lock.h"
 #include "hd/app/paths.h"
+#include "hd/app/store_doctor.h"
 #include "hd/engine/tokenizer.h"
 #include "hd/retrieval/hybrid_search.h"
 
@@ -171,6 +172,26 @@ int run_search(const Argv& argv) {
     std::cout << snippet << (h.text.size() > 240 ? "..." : "") << "\n";
   }
   return 0;
+}
+
+int check_store_command(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir / "store.sqlite3")) throw UsageError(dir.string() + " holds no store");
+  std::unique_ptr<Store> store;
+  try {
+    store = Store::open(dir);
+  } catch (const StoreError& e) {
+    std::cout << "FAILED  opening the store: " << printable(e.what()) << "\n";
+    return 1;
+  }
+  bool all_ok = true;
+  for (const StoreCheck& c : check_store(*store)) {
+    std::cout << (c.ok ? "ok      " : "FAILED  ") << c.name << ": " << printable(c.result) << "\n";
+    all_ok = all_ok && c.ok;
+  }
+  std::cout << (all_ok ? "the store is sound\n"
+                       : "problems found: a damaged database cannot be repaired in place; move the store folder aside "
+                         "and ingest the documents again into a new one\n");
+  return all_ok ? 0 : 1;
 }
 
 int run_docs(const Argv& argv) {

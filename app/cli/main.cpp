@@ -29,7 +29,10 @@ struct Entry {
 const std::map<std::string, Entry>& commands() {
   static const std::map<std::string, Entry> table = {
       {"version", {hd::cli::run_version, "version                      print the version"}},
-      {"doctor", {hd::cli::run_doctor, "doctor                       show backends and the GPU this machine offers"}},
+      {"doctor", {hd::cli::run_doctor, "doctor [--store DIR]         show backends and the GPU this machine offers; with\n"
+                                       "                               --store, check that store (SQLite integrity, full-text\n"
+                                       "                               index, references, vectors against the FAISS index file;\n"
+                                       "                               read-only, exit 1 when something is wrong)"}},
       {"mkmodel", {hd::cli::run_mkmodel,
                    "mkmodel --out DIR [--preset tiny|tiny-32k|tiny-mix|100m|7b | --config FILE] [--seed N]\n"
                    "        [--dtype bf16|f16|f32] [--shard-mb N] [--tokenizer FILE]\n"

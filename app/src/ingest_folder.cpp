@@ -171,6 +171,7 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
     summary.cancelled = true;
     return summary;
   }
+  store.check_not_corrupt();  // a damaged database is reported, never written into
   summary.rehashed = rehash_legacy_documents(store);
   const std::vector<fs::path> files = files_under(roots, summary.skipped);
   IngestProgress progress;

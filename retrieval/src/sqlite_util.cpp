@@ -1,5 +1,7 @@
 #include "sqlite_util.h"
 
+#include <filesystem>
+
 #include "hd/retrieval/crash_point.h"
 #include "hd/retrieval/store.h"
 
@@ -8,10 +10,20 @@ namespace {
 
 [[noreturn]] void fail(sqlite3* db, const std::string& sql) {
   const char* file = sqlite3_db_filename(db, "main");
-  throw StoreError(std::string(file ? file : "(store)") + ": " + sqlite3_errmsg(db) + " (in: " + sql + ")");
+  const std::string where = file ? file : "(store)";
+  const int code = sqlite3_errcode(db) & 0xff;
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) throw StoreCorrupt(corrupt_message(where, sqlite3_errmsg(db)));
+  throw StoreError(where + ": " + sqlite3_errmsg(db) + " (in: " + sql + ")");
 }
 
 }  // namespace
+
+std::string corrupt_message(const std::string& database, const std::string& what) {
+  const std::string dir = std::filesystem::path(database).parent_path().string();
+  return database + ": the store's database is damaged (" + what + "); nothing more was written to it. Run "
+         "`hyenadesk doctor --store " + dir + "` for the details; to recover, move the folder aside and ingest "
+         "your documents again into a new store (the documents themselves are not touched)";
+}
 
 void exec(sqlite3* db, const std::string& sql) {
   char* message = nullptr;

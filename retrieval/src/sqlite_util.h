@@ -8,6 +8,8 @@
 
 namespace hd::sqlite {
 
+// The message of StoreCorrupt: what SQLite said and how to recover.
+std::string corrupt_message(const std::string& database, const std::string& what);
 void exec(sqlite3* db, const std::string& sql);
 long long query_int(sqlite3* db, const std::string& sql);
 std::string query_text(sqlite3* db, const std::string& sql);

@@ -19,6 +19,19 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The database file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB, a failed integrity check): nothing
+// more is written into it; the message says how to recover.
+class StoreCorrupt : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+// What `hyenadesk doctor` found: each check by name, with "ok" or what is wrong.
+struct StoreCheck {
+  std::string name, result;
+  bool ok = true;
+};
+
 struct PathRecord {
   long long document_id = 0;
   long long mtime_ns = 0, size = 0;
@@ -133,6 +146,12 @@ class Store {
   // Forgets `path`, and its document when no other path refers to it.
   void remove_path(const std::string& path);
   std::vector<std::string> paths() const;
+  // SQLite's quick_check (pages and indexes readable, proportional to the file's size): throws
+  // StoreCorrupt when it fails. Ingest runs it before writing.
+  void check_not_corrupt() const;
+  // The database's full checks: SQLite integrity_check, the full-text index against the chunks,
+  // every chunk's vector present once per embedder. The vector index file is checked by the caller.
+  std::vector<StoreCheck> integrity_checks() const;
   std::vector<StoredDocument> documents() const;
   // Full-text search (FTS5, BM25) over chunk text; any word of `query` may match.
   // With `document_id`, only that document's chunks.
