@@ -44,6 +44,15 @@ struct InflatingSource {
   static int close(void*) { return 0; }  // the zip_file_t is closed by its owner
 };
 
+// libxml2's first complaint about the XML, kept for the refusal (and not printed to stderr).
+void keep_first_error(void* arg, xmlErrorPtr error) {
+  auto* first = static_cast<std::string*>(arg);
+  if (!error || error->level < XML_ERR_ERROR || !first->empty()) return;
+  std::string m = error->message ? error->message : "";
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  *first = "line " + std::to_string(error->line) + ": " + m;
+}
+
 bool local_name_is(xmlTextReaderPtr r, const char* name) {
   const xmlChar* n = xmlTextReaderConstLocalName(r);
   return n && std::strcmp(reinterpret_cast<const char*>(n), name) == 0;
@@ -82,6 +91,8 @@ Document read_docx(const std::filesystem::path& path, const ReadLimits& limits) 
       xmlFreeTextReader);
   if (!reader) throw ReadError(path.string() + ": word/document.xml cannot be read");
   xmlTextReaderPtr r = reader.get();
+  std::string xml_error;
+  xmlTextReaderSetStructuredErrorHandler(r, keep_first_error, &xml_error);
 
   DocumentBuilder b(doc, limits.max_text_bytes, limits);
   // Paragraphs can nest (text boxes): their text joins the outermost paragraph, as Word shows it.
@@ -131,7 +142,10 @@ Document read_docx(const std::filesystem::path& path, const ReadLimits& limits) 
                     " MiB (a zip bomb?)");
   }
   if (source.damaged) throw ReadError(path.string() + ": word/document.xml is damaged (CRC or inflate error)");
-  if (status != 0) throw ReadError(path.string() + ": word/document.xml is not well-formed XML");
+  if (status != 0) {
+    throw ReadError(path.string() + ": word/document.xml is not well-formed XML" +
+                    (xml_error.empty() ? "" : " (" + xml_error + ")"));
+  }
   b.finish();
   if (doc.title.empty()) doc.title = path.stem().string();
   return doc;
