@@ -3,7 +3,8 @@
 
   build_hybrid.py TEACHER_DIR GRAFT.safetensors --out DIR [--name NAME] [--sha256 HEX]
 
-The graft file holds, for each block that became Hyena, low-rank deltas of its projections and
+The graft file holds low-rank updates of MLPs where stage 2 trained them (folded into the
+weights here) and, for each block that became Hyena, low-rank deltas of its projections and
 output dense (added to the bases graft_init derives from the teacher's attention weights, exactly
 as in training), its biases, short FIR, poles, residues and D; its metadata names the teacher's
 weights by SHA-256 and the layer pattern. The result is a plain StripedHyena checkpoint in the
@@ -124,6 +125,12 @@ def build(teacher_dir, graft_path, out_dir, name=None, expected_sha=None):
         for t in list(w):
             if t.startswith(b + "inner_mha_cls."):
                 del w[t]
+    # Low-rank updates of MLPs (distill.py --mlp-rank), folded into the weights.
+    for key in sorted(k for k in graft if k.endswith(".delta_a") and ".mlp." in k):
+        weight = key[:-len("delta_a")] + "weight"
+        if weight not in w or key[:-1] + "b" not in graft:
+            raise GraftError(f"{graft_path}: {key} has no matching weight or delta_b")
+        w[weight] = w[weight] + graft[key[:-1] + "b"] @ graft[key]
     cfg["hyena_layer_idxs"] = hyena
     cfg["attn_layer_idxs"] = [i for i in range(cfg["num_layers"]) if i not in hyena]
     cfg["_name_or_path"] = name or os.path.basename(out_dir.rstrip("/"))

@@ -3,13 +3,14 @@
 
   distill.py --teacher DIR --train TOKENS.npy --heldout TOKENS.npy --pattern every-other \
              --out GRAFT.safetensors --report REPORT.json [--rank 64] [--seq 2048] [--batch 8]
-             [--stage1-steps 300] [--stage2-steps N] [--seconds 420]
+             [--stage1-steps 300] [--stage2-steps N] [--seconds 420] [--mlp-rank 8] [--resume GRAFT]
 
 Stage 1: every new block alone learns to reproduce the output of the attention block it replaces,
 on the teacher's own hidden states (one teacher pass feeds all blocks; each block has its own loss:
 squared error relative to the target's power). Stage 2: all new blocks together, in the hybrid,
-learn the teacher's next-token distribution (KL divergence, teacher -> hybrid). Only the Hyena
-blocks train; the teacher's other weights stay as they are. Writes the graft file (low-rank deltas,
+learn the teacher's next-token distribution (KL divergence, teacher -> hybrid). The Hyena blocks
+train, and with --mlp-rank every block's MLP gets a low-rank update in stage 2 (the blocks around a
+graft adapt to it); the teacher's weights themselves stay as they are. Writes the graft file (low-rank deltas,
 filters, biases; metadata: teacher SHA-256, pattern, training facts) and a JSON report with the
 losses along the way. Perplexities are measured by evaluate.py on the built hybrid folder.
 """
@@ -48,6 +49,27 @@ class Batches:
         return rows.to(self.device, non_blocking=True)
 
 
+class ChatBatches:
+    """Rows of `seq` tokens from make_chat_data.py's conversations, each row starting where a
+    conversation starts (the rest of the row is the conversations after it, as text windows run on
+    across documents)."""
+
+    def __init__(self, path, seq, batch, seed, device):
+        data = np.load(path)
+        self.tokens = torch.from_numpy(data["tokens"].astype(np.int64))
+        starts = np.concatenate([[0], np.cumsum(data["lengths"])[:-1]])
+        self.starts = torch.from_numpy(starts[starts + seq <= len(self.tokens)])
+        self.seq, self.batch, self.device = seq, batch, device
+        self.gen = torch.Generator().manual_seed(seed + 1)
+        if len(self.starts) == 0:
+            raise SystemExit(f"{path}: fewer tokens than one row of {seq}")
+
+    def next(self):
+        pick = self.starts[torch.randint(0, len(self.starts), (self.batch,), generator=self.gen)]
+        rows = torch.stack([self.tokens[s:s + self.seq] for s in pick.tolist()])
+        return rows.to(self.device, non_blocking=True)
+
+
 def make_mixers(w, cfg, layers, rank, seed, device):
     gen = torch.Generator().manual_seed(seed)
     mixers = {}
@@ -81,10 +103,25 @@ def train_step(opt, sched, loss, params, mixers):
         graft_init.keep_poles_stable(m)
 
 
-def load_graft(path, mixers):
-    """Continues from a graft file written by save_graft (the same pattern and rank)."""
+def make_mlp_deltas(w, cfg, rank, device):
+    if rank <= 0:
+        return {}
+    inner = w["blocks.0.mlp.l1.weight"].shape[0]
+    return {i: hm.MlpDelta(cfg.d, inner, rank, device) for i in range(cfg.layers)}
+
+
+def load_graft(path, mixers, mlp_deltas):
+    """Continues from a graft file written by save_graft (the same pattern and ranks; MLP updates
+    the file lacks start from zero)."""
     from safetensors.torch import load_file
     t = load_file(path)
+    with torch.no_grad():
+        for i, m in mlp_deltas.items():
+            for n in hm.MlpDelta.NAMES:
+                for part in ("a", "b"):
+                    key = f"blocks.{i}.mlp.{n}.delta_{part}"
+                    if key in t:
+                        getattr(m, f"{n}_{part}").copy_(t[key].float())
     names = {"proj_a": "projections.delta_a", "proj_b": "projections.delta_b", "proj_bias": "projections.bias",
              "out_a": "out_filter_dense.delta_a", "out_b": "out_filter_dense.delta_b", "out_bias": "out_filter_dense.bias",
              "fir_weight": "filter.short_filter_weight", "fir_bias": "filter.short_filter_bias",
@@ -101,9 +138,13 @@ def time_based_lr(peak, frac):
     return peak * min(1.0, frac / 0.05) * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
 
 
-def save_graft(path, mixers, meta):
+def save_graft(path, mixers, mlp_deltas, meta):
     t = {}
     bf = torch.bfloat16
+    for i, m in mlp_deltas.items():
+        for n in hm.MlpDelta.NAMES:
+            t[f"blocks.{i}.mlp.{n}.delta_a"] = getattr(m, n + "_a").detach().to(bf)
+            t[f"blocks.{i}.mlp.{n}.delta_b"] = getattr(m, n + "_b").detach().to(bf)
     for i, m in mixers.items():
         b = f"blocks.{i}."
         t.update({b + "projections.delta_a": m.proj_a.detach().to(bf), b + "projections.delta_b": m.proj_b.detach().to(bf),
@@ -134,6 +175,9 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cuda")
     p.add_argument("--resume", help="a graft file of this pattern to continue from (use --stage1-steps 0)")
+    p.add_argument("--mlp-rank", type=int, default=0, help="rank of stage 2's updates to every block's MLP (0: none)")
+    p.add_argument("--chat", help="make_chat_data.py's conversations, mixed into stage 2")
+    p.add_argument("--chat-fraction", type=float, default=0.3, help="share of stage 2's batches taken from --chat")
     a = p.parse_args()
     t0 = time.time()
     torch.manual_seed(a.seed)
@@ -143,11 +187,15 @@ def main():
     w = hm.load_teacher(a.teacher, device, dtype)
     layers = graft_init.pattern(a.pattern, cfg.layers)
     mixers = make_mixers(w, cfg, layers, a.rank, a.seed, device)
+    mlp_deltas = make_mlp_deltas(w, cfg, a.mlp_rank, device)
     if a.resume:
-        load_graft(a.resume, mixers)
+        load_graft(a.resume, mixers, mlp_deltas)
     params = [q for m in mixers.values() for q in m.parameters()]
+    params2 = params + [q for m in mlp_deltas.values() for q in m.parameters()]
     data = Batches(a.train, a.seq, a.batch, a.seed, device)
-    report = {"pattern": a.pattern, "hyena_layer_idxs": layers, "rank": a.rank, "seq": a.seq, "batch": a.batch,
+    chat = ChatBatches(a.chat, a.seq, a.batch, a.seed, device) if a.chat else None
+    pick = torch.Generator().manual_seed(a.seed + 2)
+    report = {"pattern": a.pattern, "hyena_layer_idxs": layers, "rank": a.rank, "mlp_rank": a.mlp_rank, "seq": a.seq, "batch": a.batch,
               "stage1": [], "stage2": [], "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu"}
     print(f"distill: {a.pattern}: Hyena at {layers} ({len(layers)} of {cfg.layers}), rank {a.rank}", flush=True)
 
@@ -179,10 +227,10 @@ def main():
             print(f"stage1 {row}", flush=True)
 
     # Stage 2: all blocks together, on the teacher's logits, for the time left (or --stage2-steps).
-    opt = torch.optim.AdamW(params, lr=a.lr / 4, weight_decay=0.0)
+    opt = torch.optim.AdamW(params2, lr=a.lr / 4, weight_decay=0.0)
     started = time.time()
     budget = max(a.seconds - (started - t0), 1.0)
-    tokens2, steps2 = 0, 0
+    tokens2, steps2, chat_tokens = 0, 0, 0
     for step in range(a.stage2_steps):
         frac = max((time.time() - started) / budget, step / a.stage2_steps)
         if frac >= 1.0:
@@ -190,13 +238,15 @@ def main():
             break
         for g in opt.param_groups:
             g["lr"] = time_based_lr(a.lr / 4, frac)
-        ids = data.next()
+        from_chat = chat is not None and float(torch.rand((), generator=pick)) < a.chat_fraction
+        ids = chat.next() if from_chat else data.next()
+        chat_tokens += ids.numel() if from_chat else 0
         with torch.no_grad():
             teacher = F.log_softmax(hm.forward(w, cfg, ids).float(), -1)
-        student = F.log_softmax(hm.forward(w, cfg, ids, mixers=mixers).float(), -1)
+        student = F.log_softmax(hm.forward(w, cfg, ids, mixers=mixers, mlp_deltas=mlp_deltas).float(), -1)
         kl = F.kl_div(student.flatten(0, 1), teacher.flatten(0, 1), log_target=True, reduction="batchmean")
         del teacher
-        train_step(opt, None, kl, params, mixers)
+        train_step(opt, None, kl, params2, mixers)
         tokens2 += ids.numel()
         steps2 = step + 1
         if step % 25 == 0:
@@ -205,12 +255,14 @@ def main():
             report["stage2"].append(row)
             print(f"stage2 {row}", flush=True)
     report["stage1_tokens"], report["stage2_tokens"], report["stage2_steps"] = tokens1, tokens2, steps2
+    report["stage2_chat_tokens"] = chat_tokens
     report["seconds"] = time.time() - t0
     meta = {"teacher_sha256": sha256_of(os.path.join(a.teacher, "model.safetensors")),
             "teacher": os.path.basename(a.teacher.rstrip("/")), "pattern": a.pattern,
-            "hyena_layer_idxs": json.dumps(layers), "rank": a.rank, "stage1_tokens": tokens1, "stage2_tokens": tokens2,
-            "train_tokens_file": os.path.basename(a.train), "resumed_from": os.path.basename(a.resume or "")}
-    save_graft(a.out, mixers, meta)
+            "hyena_layer_idxs": json.dumps(layers), "rank": a.rank, "mlp_rank": a.mlp_rank, "stage1_tokens": tokens1, "stage2_tokens": tokens2,
+            "train_tokens_file": os.path.basename(a.train), "resumed_from": os.path.basename(a.resume or ""),
+            "chat_file": os.path.basename(a.chat or ""), "stage2_chat_tokens": chat_tokens}
+    save_graft(a.out, mixers, mlp_deltas, meta)
     report["graft_bytes"] = os.path.getsize(a.out)
     json.dump(report, open(a.report, "w"), indent=1)
     print(f"distill: wrote {a.out} ({report['graft_bytes'] / 2**20:.1f} MiB) in {report['seconds']:.0f} s", flush=True)

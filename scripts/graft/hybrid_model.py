@@ -92,9 +92,33 @@ def hyena(w, i, cfg, x):
     return F.linear(x2 * y, w[b + "out_filter_dense.weight"], w[b + "out_filter_dense.bias"])
 
 
-def mlp(w, i, x):
+def mlp(w, i, x, delta=None):
     b = f"blocks.{i}.mlp."
+    if delta is not None:
+        return delta(x, w[b + "l1.weight"], w[b + "l2.weight"], w[b + "l3.weight"])
     return F.linear(F.silu(F.linear(x, w[b + "l1.weight"])) * F.linear(x, w[b + "l2.weight"]), w[b + "l3.weight"])
+
+
+class MlpDelta(torch.nn.Module):
+    """Low-rank updates to a kept block's MLP (gate l1, up l2, down l3): W x + B (A x), B zero at
+    the start so training starts from the teacher. They let the blocks around a graft adapt to it;
+    build_hybrid.py folds W + B A into the weights, so the engine reads a plain checkpoint."""
+
+    NAMES = ("l1", "l2", "l3")
+
+    def __init__(self, d, inner, rank, device):
+        super().__init__()
+        shapes = {"l1": (inner, d), "l2": (inner, d), "l3": (d, inner)}
+        for n, (rows, cols) in shapes.items():
+            setattr(self, n + "_a", torch.nn.Parameter(torch.randn(rank, cols, device=device) / math.sqrt(cols)))
+            setattr(self, n + "_b", torch.nn.Parameter(torch.zeros(rows, rank, device=device)))
+
+    def linear(self, name, x, weight):
+        a, b = getattr(self, name + "_a"), getattr(self, name + "_b")
+        return F.linear(x, weight) + F.linear(F.linear(x, a.to(x.dtype)), b.to(x.dtype))
+
+    def forward(self, x, l1, l2, l3):
+        return self.linear("l3", F.silu(self.linear("l1", x, l1)) * self.linear("l2", x, l2), l3)
 
 
 def modal_filter(poles, residues, length):
@@ -176,11 +200,13 @@ class HyenaMixer(torch.nn.Module):
                 b + "out_filter_dense.bias": self.out_bias.detach().to(bf)}
 
 
-def forward(w, cfg, ids, mixers=None, removed=(), collect=None):
+def forward(w, cfg, ids, mixers=None, removed=(), collect=None, mlp_deltas=None):
     """Logits [B, L, V] of the teacher with `mixers` {i: HyenaMixer} replacing attention blocks
-    (and blocks in `removed` losing their attention entirely: the floor a graft must beat). With
-    `collect` (a dict), stores each block's input residual stream and its attention output."""
+    (and blocks in `removed` losing their attention entirely: the floor a graft must beat) and
+    `mlp_deltas` {i: MlpDelta} updating MLPs. With `collect` (a dict), stores each block's input
+    residual stream and its attention output."""
     mixers = mixers or {}
+    mlp_deltas = mlp_deltas or {}
     x = F.embedding(ids, w["embedding_layer.weight"])
     for i in range(cfg.layers):
         b = f"blocks.{i}."
@@ -194,6 +220,6 @@ def forward(w, cfg, ids, mixers=None, removed=(), collect=None):
             x = x + hyena(w, i, cfg, h)
         elif i not in removed:
             x = x + attention(w, i, cfg, h)
-        x = x + mlp(w, i, rms_norm(x, w[b + "post_norm.scale"], cfg.eps))
+        x = x + mlp(w, i, rms_norm(x, w[b + "post_norm.scale"], cfg.eps), mlp_deltas.get(i))
     x = rms_norm(x, w["norm.scale"], cfg.eps)
     return F.linear(x, w["embedding_layer.weight"] if cfg.tied else w["unembed.weight"])
