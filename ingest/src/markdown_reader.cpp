@@ -10,13 +10,18 @@
 namespace hd {
 namespace {
 
+// Owns a cmark iterator: a cancel or budget stop throws from inside the walk, and the iterator
+// must not leak when it does.
+using CmarkIter = std::unique_ptr<cmark_iter, void (*)(cmark_iter*)>;
+CmarkIter iterate(cmark_node* node) { return CmarkIter(cmark_iter_new(node), cmark_iter_free); }
+
 // The text under `node`: literal text and code, soft breaks as spaces.
 std::string inline_text(cmark_node* node) {
   std::string out;
-  cmark_iter* it = cmark_iter_new(node);
-  for (cmark_event_type ev; (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE;) {
+  CmarkIter it = iterate(node);
+  for (cmark_event_type ev; (ev = cmark_iter_next(it.get())) != CMARK_EVENT_DONE;) {
     if (ev != CMARK_EVENT_ENTER) continue;
-    cmark_node* n = cmark_iter_get_node(it);
+    cmark_node* n = cmark_iter_get_node(it.get());
     switch (cmark_node_get_type(n)) {
       case CMARK_NODE_TEXT:
       case CMARK_NODE_CODE:
@@ -27,7 +32,6 @@ std::string inline_text(cmark_node* node) {
       default: break;
     }
   }
-  cmark_iter_free(it);
   return out;
 }
 
@@ -42,10 +46,10 @@ Document read_markdown(const std::filesystem::path& path, const ReadLimits& limi
                                                           cmark_node_free);
   if (!root) throw ReadError(path.string() + ": the Markdown parser gave up");
   DocumentBuilder b(doc, limits.max_text_bytes, limits);
-  cmark_iter* it = cmark_iter_new(root.get());
-  for (cmark_event_type ev; (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE;) {
+  CmarkIter it = iterate(root.get());
+  for (cmark_event_type ev; (ev = cmark_iter_next(it.get())) != CMARK_EVENT_DONE;) {
     if (ev != CMARK_EVENT_ENTER) continue;
-    cmark_node* n = cmark_iter_get_node(it);
+    cmark_node* n = cmark_iter_get_node(it.get());
     switch (cmark_node_get_type(n)) {
       case CMARK_NODE_HEADING: b.heading(cmark_node_get_heading_level(n), inline_text(n)); break;
       case CMARK_NODE_PARAGRAPH: b.paragraph(inline_text(n)); break;
@@ -55,7 +59,6 @@ Document read_markdown(const std::filesystem::path& path, const ReadLimits& limi
       default: break;
     }
   }
-  cmark_iter_free(it);
   b.finish();
   if (doc.title.empty()) doc.title = path.stem().string();
   return doc;

@@ -219,7 +219,8 @@ class DesktopAppTest : public QObject {
     QCOMPARE(ingested.takeFirst().front().toBool(), true);
     auto* table = w.findChild<QTableView*>("libraryTable");
     QTRY_VERIFY_WITH_TIMEOUT(table->model()->rowCount() > 0, 10000);
-    QCOMPARE(table->model()->rowCount(), 6);  // stopped after the file it was reading
+    // Cancel reaches inside the sixth file, held as it started: nothing of it is stored.
+    QCOMPARE(table->model()->rowCount(), 5);
     w.addPaths({many});  // resume: what was stored is kept, the rest is read
     QVERIFY(ingested.wait(300000));
     QCOMPARE(ingested.takeFirst().front().toBool(), false);
