@@ -2,7 +2,7 @@
 """Teacher-written conversations in HyenaDesk's own prompt formats, for stage 2 of distill.py (GPU
 machine):
 
-  make_chat_data.py --teacher DIR --train TOKENS.npy --out CHAT.npz [--count 2048] [--batch 256]
+  make_chat_data.py --teacher DIR --train TOKENS.npy --out CHAT.npz [--count 2048] [--batch 256] [--seconds S]
 
 Raw documentation teaches a graft the language but not the job it does in the product: reading
 numbered sources, quoting the one that answers, citing it, summarising with citations. So, from
@@ -146,6 +146,7 @@ def main():
     p.add_argument("--count", type=int, default=2048)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=0, help="stop starting new batches after this long (0: no limit)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--parts", default="Python 3.11 documentation:2677435,Debian Administrator's Handbook:0",
                    help="titles of the training text's parts and their token counts, in order (0: the rest)")
@@ -190,6 +191,9 @@ def main():
             conversations.append(np.array(e + r + [end_id], dtype=np.int32))
             kinds["summary" if prompt.startswith("<|im_start|>system\nYou summarize") else "answer"] += 1
         print(f"make_chat_data: {len(conversations)} conversations, {time.time() - t0:.0f} s", flush=True)
+        if a.seconds and time.time() - t0 > a.seconds:
+            print(f"make_chat_data: time limit reached with {len(conversations)} of {a.count}", flush=True)
+            break
     conversations = conversations[:a.count]
     lengths = np.array([len(c) for c in conversations], dtype=np.int64)
     np.savez(a.out, tokens=np.concatenate(conversations), lengths=lengths)
