@@ -103,6 +103,17 @@ std::size_t rehash_legacy_documents(Store& store) {
 // Ctrl-C in the middle of a file: nothing of it is stored, so the next run reads it again.
 struct IngestCancelled {};
 
+// The content hash and the stored text must come from the same bytes: a file written to (or
+// replaced) while it was hashed and read is refused, recorded as failed and read again next run.
+static void refuse_if_changed(const fs::path& file, long long size, long long mtime) {
+  std::error_code ec;
+  const auto now = static_cast<long long>(fs::file_size(file, ec));
+  if (ec) throw ReadError(file.string() + ": vanished while it was read (it is read again next run)");
+  if (now != size || mtime_ns(file) != mtime) {
+    throw ReadError(file.string() + ": changed while it was read (it is read again next run)");
+  }
+}
+
 // Embeddings of a document's chunks, in batches; a cancel stops between batches.
 static ChunkVectors embed_chunks(const TextEmbedder& embedder, const std::vector<NewChunk>& chunks, std::size_t batch,
                                  double& seconds, const std::atomic<bool>* cancel) {
@@ -129,8 +140,8 @@ static NewChunk to_new_chunk(const Chunk& c, std::uint64_t offset) {
 // A large text file read, chunked, embedded and stored a segment at a time (memory stays the
 // size of a segment), all in one transaction: a failure or a kill leaves nothing of it.
 // on_segment(chunks stored so far, bytes read so far) reports progress. Returns the chunk count.
-static std::size_t store_in_segments(Store& store, const fs::path& file, const std::string& path, long long mtime,
-                                     DocumentRecord& rec, const IngestOptions& options, IngestSummary& summary,
+static std::size_t store_in_segments(Store& store, const fs::path& file, const std::string& path, long long size,
+                                     long long mtime, DocumentRecord& rec, const IngestOptions& options, IngestSummary& summary,
                                      const std::function<void(std::size_t, std::uint64_t)>& on_segment) {
   TextSegments segments(file, options.stream_segment_bytes, options.limits);
   std::unique_ptr<DocumentWriter> writer;
@@ -157,6 +168,7 @@ static std::size_t store_in_segments(Store& store, const fs::path& file, const s
     if (options.cancel && options.cancel->load()) throw IngestCancelled{};  // the writer rolls back
   }
   if (!writer) writer = store.begin_document(path, mtime, rec);
+  refuse_if_changed(file, size, mtime);  // before the commit: the writer rolls back
   writer->commit();
   return total;
 }
@@ -233,7 +245,7 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
           if (TextSegments::applies(file, options.stream_text_over_bytes)) {
             streamed = true;  // a large text file: stored segment by segment, in one transaction
             rec.format = "text";
-            streamed_chunks = store_in_segments(store, file, path, mtime, rec, options, summary, [&](std::size_t n, std::uint64_t b) {
+            streamed_chunks = store_in_segments(store, file, path, size, mtime, rec, options, summary, [&](std::size_t n, std::uint64_t b) {
               progress.chunks += n;
               progress.current = file.string() + " (" + std::to_string(b >> 20) + " MiB read)";
               report();
@@ -245,6 +257,7 @@ IngestSummary ingest_paths(Store& store, const std::vector<fs::path>& roots, con
             for (const Chunk& c : chunk_document(doc, options.chunks, options.count_tokens)) {
               chunks.push_back(to_new_chunk(c, 0));
             }
+            refuse_if_changed(file, size, mtime);
           }
           ++summary.indexed;
         } catch (const IngestCancelled&) {

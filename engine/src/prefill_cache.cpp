@@ -59,6 +59,7 @@ bool read_tokens(const fs::path& path, std::vector<int>& tokens, std::vector<std
   };
   std::uint64_t magic = 0, count = 0, tag_count = 0, sum = 0;
   if (!get(&magic, 8) || magic != kTokensMagic || !get(&count, 8) || count > (1ull << 28)) return false;
+  if (count > (bytes.size() - at) / sizeof(int)) return false;  // a damaged count must not allocate gigabytes
   tokens.resize(count);
   if (!get(tokens.data(), count * sizeof(int)) || !get(&tag_count, 8) || tag_count > 4096) return false;
   tags.clear();

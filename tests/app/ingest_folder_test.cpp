@@ -1,6 +1,7 @@
 // Ingesting the bundled samples into a real SQLite store: every format read, a second run
 // changes nothing, a changed file is re-indexed, identical content is stored once, pruning
 // forgets deleted files, failures are recorded with reasons, and search finds the passage.
+#include <fstream>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -140,6 +141,34 @@ TEST_F(IngestFolder, CancelReachesInsideTheFileBeingReadAndStoresNothingOfIt) {
   cancel = false;
   options_.on_progress = nullptr;
   EXPECT_EQ(run().indexed, 4u);
+}
+
+TEST_F(IngestFolder, AFileWrittenToWhileItIsReadIsRefusedAndReadAgainNextRun) {
+  // The chunker's token counter runs after the file was hashed and read: appending to the file
+  // being read from there is a writer changing it mid-ingest. Its hash and its text would not agree.
+  std::string current, changed;
+  options_.on_progress = [&](const IngestProgress& p) { current = p.current; };
+  options_.count_tokens = [&](std::string_view text) {
+    const bool plain = current.ends_with(".txt") || current.ends_with(".md");
+    if (changed.empty() && plain) {
+      changed = current;
+      std::ofstream(changed, std::ios::app) << "\n\nA paragraph written during the ingest.\n";
+    }
+    return bytes_as_tokens(text);
+  };
+  IngestSummary first = run();
+  ASSERT_FALSE(changed.empty());
+  ASSERT_EQ(first.failed, 1u);
+  EXPECT_EQ(first.failures[0].first, changed);
+  EXPECT_NE(first.failures[0].second.find("changed while it was read"), std::string::npos) << first.failures[0].second;
+  options_.count_tokens = bytes_as_tokens;
+  options_.on_progress = nullptr;
+  IngestSummary second = run();
+  EXPECT_EQ(second.failed, 0u);
+  EXPECT_EQ(second.indexed, 1u) << "the refused file is read again, whole";
+  auto hits = store_->search_text("paragraph written during the ingest", 3);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].path, changed);
 }
 
 TEST_F(IngestFolder, AFileOverThePerFileBudgetIsRefusedAndTheOthersAreRead) {
