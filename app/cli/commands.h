@@ -22,5 +22,6 @@ int run_models(const Argv& args);
 int run_ask(const Argv& args);
 int run_summarize(const Argv& args);
 int run_chat(const Argv& args);
+int run_serve(const Argv& args);
 
 }  // namespace hd::cli

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "interrupt.h"
+#include "hd/app/answer_json.h"
 #include "hd/app/format.h"
 #include "hd/app/answer_service.h"
 #include "hd/app/ask.h"
@@ -80,19 +81,6 @@ Opened open_all(const Args& args) {
   }
   o.resources = {o.model.get(), o.cache.get(), o.store.get(), o.index.get(), o.embedder.get(), args.has("--allow-random")};
   return o;
-}
-
-nlohmann::ordered_json sources_json(const std::vector<Citation>& citations, const PackedContext& context) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (int n : cited_sources(citations)) {
-    const SourcePassage* s = context.source(n);
-    if (!s) continue;
-    const auto c = std::find_if(citations.begin(), citations.end(), [&](const Citation& x) { return x.source == n; });
-    out.push_back({{"number", n}, {"document", s->title}, {"path", s->path}, {"section", s->section},
-                   {"page_first", s->page_first}, {"page_last", s->page_last}, {"quote", c->quote},
-                   {"cosine", c->cosine}, {"marked_by_model", c->marked}});
-  }
-  return out;
 }
 
 void print_sources(const std::vector<Citation>& citations, const PackedContext& context) {

@@ -73,6 +73,15 @@ const std::map<std::string, Entry>& commands() {
                      "                               longer than the context (Ctrl-C keeps what is done)"}},
       {"chat", {hd::cli::run_chat, "chat [--doc PATH]... [--model NAME|DIR] [--store DIR] [--max-tokens N]\n" HD_ANSWER_OPTIONS
                                    "                               a conversation over the documents (/sources /docs /reset)"}},
+#ifdef HD_HAVE_SERVE
+      {"serve", {hd::cli::run_serve,
+                 "serve [--host 127.0.0.1] [--port 4750] [--api-key KEY] [--model NAME|DIR] [--store DIR]\n"
+                 "        [--models DIR] [--device auto|cpu|cuda] [--threads N] [--embedder DIR] [--queue N]\n"
+                 "        [--max-body-kb N] [--max-tokens-limit N] [--cors-origin ORIGIN] [--allow-random]\n"
+                 "        [--cache-mb N] [--gpu-cache-mb N] [--disk-cache-mb N]\n"
+                 "                               the OpenAI API on localhost (chat, completions, embeddings,\n"
+                 "                               models) with documents, sources and search (README: API server)"}},
+#endif
       {"docs", {hd::cli::run_docs, "docs [--store DIR]             the stored documents and their status"}},
       {"model-info", {hd::cli::run_model_info,
                       "model-info DIR [--context N]  describe a model folder and the memory N tokens need"}},

@@ -56,8 +56,11 @@ class AnswerService {
   std::optional<PrefillCacheStats> cache_stats() const;
   const Store& store() const { return *store_; }
 
- private:
+  // What ask, summarize and the API server run on (the vector index brought up to date first).
+  // From the thread that owns this service only.
   AnswerResources resources();
+
+ private:
 
   AnswerServiceOptions options_;
   std::unique_ptr<Store> store_;
