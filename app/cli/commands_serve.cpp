@@ -1,5 +1,6 @@
 // hyenadesk serve: the OpenAI-compatible API server (hd::ApiServer) until SIGTERM or Ctrl-C.
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <thread>
@@ -47,27 +48,33 @@ int run_serve(const Argv& argv) {
   o.service.disk_cache_mb = static_cast<std::uint64_t>(args.integer("--disk-cache-mb", 32768));
   o.service.allow_random_weights = args.has("--allow-random");
 
-  // SIGTERM and SIGINT are taken by a thread that waits for them (not a handler): it can stop the
-  // server, which lets in-flight requests finish, then cancels what remains.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts: they all inherit it
+  // SIGTERM and SIGINT write a byte to a pipe (a handler may run on any thread, the BLAS pool's
+  // too, and may do nothing more); a watcher thread reads it and stops the server, which lets the
+  // requests in flight finish and then cancels what remains.
+  static int wake[2] = {-1, -1};
+  if (pipe(wake) != 0) throw std::runtime_error("serve: cannot create a pipe for signals");
+  struct sigaction on_signal {};
+  on_signal.sa_handler = [](int sig) {
+    const char byte = static_cast<char>(sig);
+    [[maybe_unused]] const ssize_t n = write(wake[1], &byte, 1);
+  };
+  sigemptyset(&on_signal.sa_mask);
   ApiServer server(o);
+  sigaction(SIGTERM, &on_signal, nullptr);
+  sigaction(SIGINT, &on_signal, nullptr);
   std::thread watcher([&] {
-    int got = 0;
-    sigwait(&signals, &got);
-    std::cerr << "serve: " << (got == SIGTERM ? "SIGTERM" : "interrupted") << ": finishing the requests in flight\n";
-    server.stop();
+    char got = 0;
+    if (read(wake[0], &got, 1) == 1 && got != 0) {
+      std::cerr << "serve: " << (got == SIGTERM ? "SIGTERM" : "interrupted") << ": finishing the requests in flight\n";
+      server.stop();
+    }
   });
   std::cout << "serve: listening on http://" << (o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host) << ":"
             << server.port() << "/v1" << (o.api_key.empty() ? "" : " (API key required)") << std::endl;
   server.run();
-  if (watcher.joinable()) {
-    pthread_kill(watcher.native_handle(), SIGTERM);  // run() ended by itself: release the watcher
-    watcher.join();
-  }
+  const char done = 0;  // run() may also end by itself: release the watcher
+  [[maybe_unused]] const ssize_t n = write(wake[1], &done, 1);
+  watcher.join();
   std::cerr << "serve: stopped\n";
   return 0;
 }

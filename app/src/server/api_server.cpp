@@ -54,11 +54,18 @@ struct ApiServer::Impl {
   void track(std::atomic<bool>* cancel) {
     std::lock_guard<std::mutex> lock(mutex);
     inflight.insert(cancel);
-    if (stopping && grace_over) cancel->store(true);
+    if (grace_over) cancel->store(true);
+  }
+  bool is_stopping() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return stopping;
   }
   void untrack(std::atomic<bool>* cancel) {
-    std::lock_guard<std::mutex> lock(mutex);
-    inflight.erase(cancel);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      inflight.erase(cancel);
+    }
+    finished.notify_all();
   }
   bool grace_over = false;
 
@@ -265,7 +272,8 @@ void embeddings_route(ApiServer::Impl& s, const httplib::Request& req, httplib::
   });
   ordered_json data = ordered_json::array();
   for (std::size_t i = 0; i < e.vectors.size(); ++i) {
-    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", e.vectors[i]}});
+    const ordered_json vector = request.base64 ? ordered_json(server::base64_floats(e.vectors[i])) : ordered_json(e.vectors[i]);
+    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vector}});
   }
   res.set_content(ordered_json{{"object", "list"}, {"data", data}, {"model", e.model},
                                {"usage", {{"prompt_tokens", e.tokens}, {"total_tokens", e.tokens}}}}
@@ -312,6 +320,11 @@ void add_routes(ApiServer& server, ApiServer::Impl& s) {
 void add_gatekeeping(ApiServer::Impl& s) {
   s.http.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
     s.add(&ApiServerStats::requests);
+    if (s.is_stopping()) {  // the requests in flight finish; new ones go elsewhere or come back later
+      write_error(res, ApiError(503, "server_error", "shutting_down", "the server is shutting down"));
+      res.set_header("Retry-After", "5");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!s.options.cors_origin.empty()) {
       res.set_header("Access-Control-Allow-Origin", s.options.cors_origin);
       res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -409,17 +422,23 @@ void ApiServer::stop() {
     if (s.stopping) return;
     s.stopping = true;
   }
-  s.http.stop();
-  // In-flight requests may finish for the grace period; then whatever still generates is cancelled.
+  // New requests are refused from now on (503); those in flight may finish for the grace period,
+  // then whatever still generates is cancelled. Only then does HTTP stop: httplib ends a streamed
+  // response where it is when it stops, so stopping first would cut answers off mid-sentence.
   s.grace_timer = std::thread([&s] {
-    std::unique_lock<std::mutex> lock(s.mutex);
-    const auto grace = std::chrono::duration<double>(s.options.shutdown_grace_seconds);
-    if (s.finished.wait_for(lock, grace, [&] { return s.served; })) return;
-    s.grace_over = true;
-    for (std::atomic<bool>* cancel : s.inflight) {
-      cancel->store(true);
-      ++s.stats.cancelled_by_shutdown;
+    {
+      std::unique_lock<std::mutex> lock(s.mutex);
+      const auto grace = std::chrono::duration<double>(s.options.shutdown_grace_seconds);
+      if (!s.finished.wait_for(lock, grace, [&] { return s.inflight.empty() || s.served; })) {
+        s.grace_over = true;
+        for (std::atomic<bool>* cancel : s.inflight) {
+          cancel->store(true);
+          ++s.stats.cancelled_by_shutdown;
+        }
+        s.finished.wait_for(lock, std::chrono::seconds(30), [&] { return s.inflight.empty() || s.served; });
+      }
     }
+    s.http.stop();
   });
 }
 

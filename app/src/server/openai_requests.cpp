@@ -177,8 +177,9 @@ EmbeddingRequest parse_embedding_request(const std::string& body, std::size_t ma
   } else {
     throw bad_request("input must be a string or a list of 1 to " + std::to_string(max_inputs) + " strings", "input");
   }
-  if (j.contains("encoding_format") && j["encoding_format"] != "float") {
-    throw bad_request("encoding_format: only float is supported", "encoding_format");
+  if (j.contains("encoding_format") && !j["encoding_format"].is_null()) {
+    if (j["encoding_format"] == "base64") r.base64 = true;
+    else if (j["encoding_format"] != "float") throw bad_request("encoding_format must be float or base64", "encoding_format");
   }
   return r;
 }

@@ -57,6 +57,7 @@ struct CompletionRequest {
 struct EmbeddingRequest {
   std::string model;
   std::vector<std::string> inputs;
+  bool base64 = false;  // encoding_format "base64": little-endian float32 bytes (the Python client asks for it)
 };
 
 // `max_tokens_limit`: the most a request may ask for.

@@ -1,5 +1,7 @@
 #include "openai_responses.h"
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -72,6 +74,15 @@ ordered_json text_chunk(const std::string& id, const std::string& model, const s
                                             {"text", text},
                                             {"logprobs", nullptr},
                                             {"finish_reason", finish_reason ? ordered_json(finish_reason) : ordered_json(nullptr)}}})}};
+}
+
+std::string base64_floats(const std::vector<float>& values) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(values.data());
+  const int n = static_cast<int>(values.size() * sizeof(float));
+  std::string out(static_cast<std::size_t>(4 * ((n + 2) / 3)) + 1, '\0');
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes, n);
+  out.resize(static_cast<std::size_t>(written));
+  return out;
 }
 
 std::string sse(const ordered_json& j) { return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n"; }

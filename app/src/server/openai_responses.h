@@ -21,6 +21,8 @@ nlohmann::ordered_json chat_chunk(const std::string& id, const std::string& mode
 nlohmann::ordered_json text_completion(const std::string& id, const std::string& model, const RunOutput& r);
 nlohmann::ordered_json text_chunk(const std::string& id, const std::string& model, const std::string& text,
                                   const char* finish_reason);
+// The float32 values' bytes (little-endian, as on every machine this runs on) in base64.
+std::string base64_floats(const std::vector<float>& values);
 // "data: {json}\n\n"
 std::string sse(const nlohmann::ordered_json& j);
 
