@@ -108,7 +108,7 @@ void guarded(ApiServer::Impl& s, httplib::Response& res, const std::function<voi
   try {
     body();
   } catch (const ApiError& e) {
-    if (e.status >= 500) s.add(&ApiServerStats::errors);
+    if (e.status >= 500 && e.code != "queue_full") s.add(&ApiServerStats::errors);  // a full queue is counted apart
     write_error(res, e);
   } catch (const std::exception& e) {
     s.add(&ApiServerStats::errors);
