@@ -175,25 +175,40 @@ void submit_stream(ApiServer::Impl& s, httplib::Response& res,
   stream_channel(s, res, channel, disconnected);
 }
 
+// A generation answered whole: `run` on the engine thread, cancellable at shutdown, its output
+// shaped by `shape` (chat or text completion) into the response.
+void submit_whole(ApiServer::Impl& s, httplib::Response& res,
+                  std::function<server::RunOutput(AnswerService&, const std::atomic<bool>*)> run,
+                  std::function<ordered_json(const std::string& model, const server::RunOutput&)> shape,
+                  const std::string& asked_model) {
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  s.track(cancel.get());
+  try {
+    const ordered_json body = s.on_engine<ordered_json>([&s, run, shape, asked_model, cancel](AnswerService& service) {
+      const std::string model = server::check_model(service, asked_model);
+      const server::RunOutput r = run(service, cancel.get());
+      s.account(r);
+      return shape(model, r);
+    });
+    s.untrack(cancel.get());
+    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+  } catch (...) {
+    s.untrack(cancel.get());
+    throw;
+  }
+}
+
 void chat_route(ApiServer::Impl& s, const httplib::Request& req, httplib::Response& res) {
   const server::ChatRequest request = server::parse_chat_request(req.body, s.options.max_tokens_limit);
   const std::string id = server::new_id("chatcmpl");
   if (!request.stream) {
-    auto cancel = std::make_shared<std::atomic<bool>>(false);
-    s.track(cancel.get());
-    try {
-      const ordered_json body = s.on_engine<ordered_json>([&s, request, id, cancel](AnswerService& service) {
-        const std::string model = server::check_model(service, request.model);
-        const server::RunOutput r = server::run_chat(service, request, nullptr, cancel.get());
-        s.account(r);
-        return server::chat_completion(id, model, r);
-      });
-      s.untrack(cancel.get());
-      res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
-    } catch (...) {
-      s.untrack(cancel.get());
-      throw;
-    }
+    submit_whole(
+        s, res,
+        [request](AnswerService& service, const std::atomic<bool>* cancel) {
+          return server::run_chat(service, request, nullptr, cancel);
+        },
+        [id](const std::string& model, const server::RunOutput& r) { return server::chat_completion(id, model, r); },
+        request.model);
     return;
   }
   const std::string model = s.model_name;
@@ -230,21 +245,13 @@ void completion_route(ApiServer::Impl& s, const httplib::Request& req, httplib::
   const server::CompletionRequest request = server::parse_completion_request(req.body, s.options.max_tokens_limit);
   const std::string id = server::new_id("cmpl");
   if (!request.stream) {
-    auto cancel = std::make_shared<std::atomic<bool>>(false);
-    s.track(cancel.get());
-    try {
-      const ordered_json body = s.on_engine<ordered_json>([&s, request, id, cancel](AnswerService& service) {
-        const std::string model = server::check_model(service, request.model);
-        const server::RunOutput r = server::run_completion(service, request, nullptr, cancel.get());
-        s.account(r);
-        return server::text_completion(id, model, r);
-      });
-      s.untrack(cancel.get());
-      res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
-    } catch (...) {
-      s.untrack(cancel.get());
-      throw;
-    }
+    submit_whole(
+        s, res,
+        [request](AnswerService& service, const std::atomic<bool>* cancel) {
+          return server::run_completion(service, request, nullptr, cancel);
+        },
+        [id](const std::string& model, const server::RunOutput& r) { return server::text_completion(id, model, r); },
+        request.model);
     return;
   }
   const std::string model = s.model_name;
