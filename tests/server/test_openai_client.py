@@ -9,7 +9,8 @@ Checks what a client relies on: the model list; chat whole and streamed (the str
 text, greedy); text completions; embeddings; an answer grounded in the store carries the right
 document and page, and a second identical question reuses the cached prefill; a wrong key is 401;
 an oversize body is 413 with an OpenAI error body; a full queue is 503 with Retry-After; a client
-that leaves mid-stream stops its generation (the server's own counters say so); SIGTERM lets the
+that leaves mid-stream, or while a whole answer is made, stops its generation (the server's own
+counters say so); SIGTERM lets the
 request in flight finish and the server exits 0.
 """
 import json
@@ -18,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -166,6 +168,7 @@ def run_checks(base):
         check(e.body.get("param") == "max_tokens", "a bad field is 400 naming it")
 
     a_client_that_leaves_stops_its_generation(client, base)
+    a_client_that_leaves_a_whole_answer_stops_it(base)
     a_full_queue_is_503_with_retry_after(client, base)
 
 
@@ -183,6 +186,24 @@ def a_client_that_leaves_stops_its_generation(client, base):
     after = stats(base)
     made = after["generated_tokens"] - before["generated_tokens"]
     check(made < 2000 and not after["engine_busy"], f"its generation stopped after {made} of 2000 tokens")
+
+
+def a_client_that_leaves_a_whole_answer_stops_it(base):
+    # A non-streamed request: nothing is written until the answer is whole, so the server has to
+    # notice the closed connection while it waits. A raw socket, to close it at a known moment.
+    before = stats(base)
+    host, port = re.match(r"http://([^:]+):(\d+)/", base).groups()
+    body = json.dumps({"model": MODEL, "prompt": "Once upon a time", "max_tokens": 2000}).encode()
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {KEY}\r\n"
+                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+    check(wait_for(lambda: stats(base)["engine_busy"]), "the whole answer is being generated")
+    sock.close()
+    check(wait_for(lambda: stats(base)["cancelled_by_disconnect"] == before["cancelled_by_disconnect"] + 1),
+          "the server counts the client that left a whole answer")
+    check(wait_for(lambda: not stats(base)["engine_busy"]), "the engine is free again")
+    made = stats(base)["generated_tokens"] - before["generated_tokens"]
+    check(made < 2000, f"the whole answer's generation stopped after {made} of 2000 tokens")
 
 
 def a_full_queue_is_503_with_retry_after(client, base):

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "client_socket.h"
 #include "completion_runner.h"
 #include "engine_worker.h"
 #include "event_channel.h"
@@ -69,9 +70,12 @@ struct ApiServer::Impl {
   }
   bool grace_over = false;
 
-  // Runs `f` on the engine thread and waits for its result (or its exception).
+  // Runs `f` on the engine thread and waits for its result (or its exception). Given the client's
+  // socket and `cancel`, the wait looks at the connection five times a second and sets `cancel`
+  // once the client has left, so a whole (non-streamed) answer nobody will read stops early.
   template <class T>
-  T on_engine(std::function<T(AnswerService&)> f) {
+  T on_engine(std::function<T(AnswerService&)> f, socket_t client = INVALID_SOCKET,
+              std::atomic<bool>* cancel = nullptr) {
     auto promise = std::make_shared<std::promise<T>>();
     std::future<T> result = promise->get_future();
     if (!worker->try_submit([promise, f](AnswerService& s) {
@@ -82,6 +86,16 @@ struct ApiServer::Impl {
           }
         })) {
       throw queue_full();
+    }
+    if (cancel && client != INVALID_SOCKET) {
+      bool left = false;
+      while (result.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
+        if (!left && server::client_has_left(client)) {
+          left = true;
+          cancel->store(true);
+          add(&ApiServerStats::cancelled_by_disconnect);
+        }
+      }
     }
     return result.get();
   }
@@ -175,9 +189,9 @@ void submit_stream(ApiServer::Impl& s, httplib::Response& res,
   stream_channel(s, res, channel, disconnected);
 }
 
-// A generation answered whole: `run` on the engine thread, cancellable at shutdown, its output
-// shaped by `shape` (chat or text completion) into the response.
-void submit_whole(ApiServer::Impl& s, httplib::Response& res,
+// A generation answered whole: `run` on the engine thread, cancelled at shutdown or when the client
+// leaves, its output shaped by `shape` (chat or text completion) into the response.
+void submit_whole(ApiServer::Impl& s, const httplib::Request& req, httplib::Response& res,
                   std::function<server::RunOutput(AnswerService&, const std::atomic<bool>*)> run,
                   std::function<ordered_json(const std::string& model, const server::RunOutput&)> shape,
                   const std::string& asked_model) {
@@ -189,7 +203,7 @@ void submit_whole(ApiServer::Impl& s, httplib::Response& res,
       const server::RunOutput r = run(service, cancel.get());
       s.account(r);
       return shape(model, r);
-    });
+    }, server::client_socket_of(req), cancel.get());
     s.untrack(cancel.get());
     res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
   } catch (...) {
@@ -203,7 +217,7 @@ void chat_route(ApiServer::Impl& s, const httplib::Request& req, httplib::Respon
   const std::string id = server::new_id("chatcmpl");
   if (!request.stream) {
     submit_whole(
-        s, res,
+        s, req, res,
         [request](AnswerService& service, const std::atomic<bool>* cancel) {
           return server::run_chat(service, request, nullptr, cancel);
         },
@@ -246,7 +260,7 @@ void completion_route(ApiServer::Impl& s, const httplib::Request& req, httplib::
   const std::string id = server::new_id("cmpl");
   if (!request.stream) {
     submit_whole(
-        s, res,
+        s, req, res,
         [request](AnswerService& service, const std::atomic<bool>* cancel) {
           return server::run_completion(service, request, nullptr, cancel);
         },
