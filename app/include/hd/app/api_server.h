@@ -25,7 +25,10 @@ struct ApiServerOptions {
   std::size_t queue_limit = 8;     // requests waiting for the engine, besides the one it runs
   std::size_t max_body_bytes = 4u << 20;
   int max_tokens_limit = 4096;     // the most max_tokens a request may ask for
-  int http_threads = 8;
+  // cpp-httplib gives each open connection a thread: an idle keep-alive client holds one for up to
+  // 5 s, so the pool is larger than the engine needs (bench/http_libraries.py: 48 idle connections
+  // delay the next client 4.7 s at 32 threads, 16 do not).
+  int http_threads = 32;
   double shutdown_grace_seconds = 30;  // in-flight requests may finish this long after stop()
 };
 
