@@ -10,8 +10,8 @@ text, greedy); text completions; embeddings; an answer grounded in the store car
 document and page, and a second identical question reuses the cached prefill; a wrong key is 401;
 an oversize body is 413 with an OpenAI error body; a full queue is 503 with Retry-After; a client
 that leaves mid-stream, or while a whole answer is made, stops its generation (the server's own
-counters say so); SIGTERM lets the
-request in flight finish and the server exits 0.
+counters say so); adding a folder streams
+its progress by file and ends with its summary; SIGTERM lets the request in flight finish and the server exits 0.
 """
 import json
 import math
@@ -85,6 +85,7 @@ def main():
     server, base = start_server(store, "--queue", "1", "--max-body-kb", "256")
     try:
         run_checks(base)
+        adding_documents_streams_its_progress(base, work)
         sigterm_lets_the_request_in_flight_finish(server, base)
     finally:
         if server.poll() is None:
@@ -229,6 +230,34 @@ def a_full_queue_is_503_with_retry_after(client, base):
     t.join()
     check(finish == "length", f"the first request ran to its length while the queue was full ({finish})")
     check(bool(waiting.get("r")) and waiting["r"].choices[0].text is not None, "the waiting request was answered")
+
+
+def adding_documents_streams_its_progress(base, work):
+    folder = os.path.join(work, "notes")
+    os.makedirs(folder)
+    for i, topic in enumerate(["kiln firing schedules", "beekeeping in winter", "tuning a harpsichord"]):
+        with open(os.path.join(folder, f"note-{i}.md"), "w") as f:
+            f.write(f"# Notes on {topic}\n\n" + f"This note is about {topic}, paragraph {i}.\n\n" * 20)
+    req = urllib.request.Request(base + "/documents", method="POST",
+                                 data=json.dumps({"paths": [folder], "stream": True}).encode(),
+                                 headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        kind = r.headers.get("Content-Type", "")
+        lines = [line.decode().strip() for line in r]
+    data = [line[len("data: "):] for line in lines if line.startswith("data: ")]
+    events = [json.loads(d) for d in data if d != "[DONE]"]
+    progress = [e for e in events if e.get("object") == "ingest.progress"]
+    check(kind.startswith("text/event-stream") and data[-1:] == ["[DONE]"], f"a streamed ingest is server-sent events ending [DONE] ({kind})")
+    check(bool(progress) and all(e["files_total"] == 3 for e in progress) and progress[-1]["files_done"] >= 2,
+          f"it reports progress by file: {[(e['files_done'], e['files_total']) for e in progress]}")
+    summary = events[-1] if events else {}
+    check(summary.get("object") == "ingest.summary" and summary.get("indexed") == 3 and summary.get("failed") == 0,
+          f"and ends with its summary: {summary}")
+    listed = {d["path"] for d in http("GET", base + "/documents")[1]["data"]}
+    check(all(os.path.join(folder, f"note-{i}.md") in listed for i in range(3)), "the added notes are in the library")
+    status, again = http("POST", base + "/documents", json.dumps({"paths": [folder]}).encode())
+    check(status == 200 and again.get("unchanged") == 3 and again.get("indexed") == 0,
+          f"adding them again (whole answer) finds them unchanged: {again}")
 
 
 def sigterm_lets_the_request_in_flight_finish(server, base):
