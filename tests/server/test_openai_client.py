@@ -10,8 +10,8 @@ text, greedy); text completions; embeddings; an answer grounded in the store car
 document and page, and a second identical question reuses the cached prefill; a wrong key is 401;
 an oversize body is 413 with an OpenAI error body; a full queue is 503 with Retry-After; a client
 that leaves mid-stream, or while a whole answer is made, stops its generation (the server's own
-counters say so); adding a folder streams
-its progress by file and ends with its summary; SIGTERM lets the request in flight finish and the server exits 0.
+counters say so); adding a folder streams its progress by file and ends with its summary; SIGTERM
+lets the request in flight finish and the server exits 0.
 """
 import json
 import math
