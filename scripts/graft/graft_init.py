@@ -19,12 +19,19 @@ import torch
 
 
 def pattern(name, layers):
+    """Indices of the blocks that become Hyena blocks. `layers:3,5,9` names them (rank_layers.py
+    chooses such a set by measurement); block 0 and the last block always stay attention."""
     last = layers - 1
+    if name.startswith("layers:"):
+        chosen = sorted({int(t) for t in name[len("layers:"):].split(",") if t.strip()})
+        if not chosen or chosen[0] < 1 or chosen[-1] >= last:
+            raise ValueError(f"pattern {name!r}: blocks must lie in 1..{last - 1} (first and last stay attention)")
+        return chosen
     if name == "every-other":
         return [i for i in range(1, last) if i % 2 == 1]
     if name == "three-of-four":
         return [i for i in range(1, last) if i % 4 != 0]
-    raise ValueError(f"unknown pattern {name!r}: every-other or three-of-four")
+    raise ValueError(f"unknown pattern {name!r}: every-other, three-of-four or layers:I,J,...")
 
 
 def base_projection(w, i, cfg):
