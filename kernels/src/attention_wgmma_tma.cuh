@@ -1,7 +1,7 @@
 #pragma once
 // The Hopper attention kernel, with a producer (FlashAttention-3's structure, without its
 // intra-warpgroup overlap; against every thread loading by cp.async it measured 4% faster at
-// 128k tokens, bench/results/attention-*-337a942.json): one warp only moves data -- one thread
+// 128k tokens, bench/results/attention-*-337a942.json): one warpgroup only moves data -- one thread
 // issues TMA copies of the key/value tiles into a two-stage ring guarded by mbarriers -- while
 // warpgroups 0 and 1 each own 64 query rows and run the wgmma/softmax loop of attention_wgmma.cuh. No block-wide
 // barrier inside the loop: a consumer waits for its tile's "full" barrier and releases the
@@ -18,10 +18,13 @@
 
 namespace hd::attention_detail {
 
-// Two consumer warpgroups and one producer warp. (A producer warpgroup with setmaxnreg would leave
-// ptxas budgeting 168 registers a thread for the consumers, which then spill; 288 threads give
-// every thread 224.)
-constexpr int kTmaThreads = 288;
+// Two consumer warpgroups and one producer warpgroup. 384 threads leave ptxas 168 registers a
+// thread, too few for a consumer's accumulators (O and S, 128) plus P and addresses: it then
+// serialized every wgmma (ptxas C7512: each waited for the one before, so a tile's eight QK^T steps
+// never overlapped). So the producer gives registers back (setmaxnreg.dec to 24: it only issues
+// TMA copies) and the consumers take them (setmaxnreg.inc to 240): 128 x 24 + 256 x 240 <= 65,536.
+constexpr int kTmaThreads = 384;
+constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
 // Two stages: three (K and V on separate barriers) measured 5% slower at 128k tokens
 // (bench/results/attention-*-4699812.json), so waiting for TMA is not what limits this loop.
 constexpr int kTmaStages = 2;
@@ -96,6 +99,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   __syncthreads();
 
   if (role == 2) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
     if (threadIdx.x == 256) {
       for (int t = 0; t < tiles; ++t) {
         const int s = t % kTmaStages;
@@ -110,6 +114,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     }
     return;
   }
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
   const int wg = role, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
   const long long q_width = static_cast<long long>(p.heads) * HD;
   const float scale_log2 = rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f;
