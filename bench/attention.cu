@@ -2,7 +2,8 @@
 // (32 query heads, 8 kv heads, head dim 128, bf16), against the bf16 GEMM peak of the same run.
 //   full:  one call over a whole prompt of L tokens (queries 0..L-1, keys 0..L-1);
 //   chunk: the last 8192-token chunk of an L-token chunked prefill (queries L-8192..L-1).
-// Kernels: wgmma (Hopper) and the mma.sync FlashAttention-2 kernel. Their outputs are compared
+// Kernels: wgmma (Hopper), wgmma-overlap (the same plus FA3's intra-warpgroup overlap) and the
+// mma.sync FlashAttention-2 kernel. Their outputs are compared
 // with each other on every shape (relative L2), so a fast wrong kernel shows.
 // bench/peers/attention_peers.py measures PyTorch's FlashAttention-2 and cuDNN on the same shapes.
 // Options: --lengths 8192,32768,131072  --reps N
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
       std::vector<std::pair<std::string, AttentionKernel>> kernels;
       if (hopper) {
         kernels.emplace_back("wgmma", AttentionKernel::wgmma);
+        kernels.emplace_back("wgmma-overlap", AttentionKernel::wgmma_overlap);
       }
       kernels.emplace_back("fa2", AttentionKernel::fa2);
       std::vector<__nv_bfloat16> first_out;

@@ -18,6 +18,7 @@
 #include "attention_decode.cuh"
 #include "attention_fa2.cuh"
 #include "attention_wgmma.cuh"
+#include "attention_wgmma_overlap.cuh"
 #include "attention_wgmma_tma.cuh"
 #include "numeric.cuh"
 
@@ -182,6 +183,22 @@ void launch_wgmma_tma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stre
   HD_CHECK_LAUNCH();
 }
 
+void launch_wgmma_overlap(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+  using namespace attention_detail;
+  const int smem = static_cast<int>(sizeof(WgmmaOverlapSmem)) + 1024;
+  static const bool configured = [&] {
+    HD_CUDA_CHECK(cudaFuncSetAttribute(wgmma_overlap_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    return true;
+  }();
+  (void)configured;
+  const long long keys = p.first_position + p.rows;
+  const int width = p.kv_heads * p.head_dim;
+  const CUtensorMap k_map = cache_tensor_map(p.k_cache, keys, width), v_map = cache_tensor_map(p.v_cache, keys, width);
+  dim3 grid(p.heads, (p.rows + kWgRows - 1) / kWgRows);
+  wgmma_overlap_attention_kernel<<<grid, kTmaThreads, smem, stream>>>(p, k_map, v_map);
+  HD_CHECK_LAUNCH();
+}
+
 bool attention_wgmma_available() {
   int device = 0, major = 0, minor = 0;
   HD_CUDA_CHECK(cudaGetDevice(&device));
@@ -220,6 +237,9 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream, Attentio
       case AttentionKernel::wgmma:
         if (!hopper || p.head_dim != 128) throw std::invalid_argument("causal_attention: the wgmma kernel needs an sm_90 device and head_dim 128");
         return launch_wgmma_tma(p, stream);
+      case AttentionKernel::wgmma_overlap:
+        if (!hopper || p.head_dim != 128) throw std::invalid_argument("causal_attention: the wgmma kernel needs an sm_90 device and head_dim 128");
+        return launch_wgmma_overlap(p, stream);
       case AttentionKernel::fa2:
         if (p.head_dim == 128) return launch_fa2<128>(p, stream);
         if (p.head_dim == 64) return launch_fa2<64>(p, stream);

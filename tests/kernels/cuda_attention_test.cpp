@@ -90,7 +90,8 @@ TEST(CudaAttention, TensorCorePathMatchesFloat64) {
 TEST(CudaAttention, HopperWgmmaKernelMatchesFloat64) {
   HD_REQUIRE_CUDA_DEVICE();
   if (!attention_wgmma_available()) GTEST_SKIP() << "skipped: no CUDA device of compute capability 9.0 (the wgmma kernel needs one)";
-  for (const auto k : {AttentionKernel::wgmma}) {
+  for (const auto k : {AttentionKernel::wgmma, AttentionKernel::wgmma_overlap}) {
+    SCOPED_TRACE(k == AttentionKernel::wgmma ? "wgmma" : "wgmma_overlap");
     EXPECT_LT(run_case({150, 8, 2, 128, 77}, k), 1e-2);    // rows not a multiple of 128, odd cache offset
     EXPECT_LT(run_case({300, 4, 1, 128, 0}, k), 1e-2);     // from position 0: diagonal tiles, a partial last block
     EXPECT_LT(run_case({128, 8, 8, 128, 1000}, k), 1e-2);  // a later chunk over a long cache

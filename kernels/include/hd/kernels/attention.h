@@ -31,7 +31,7 @@ std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long k
 // wgmma kernel fed by TMA (wgmma), else the mma.sync FlashAttention-2 kernel for head_dim 64/128,
 // else the exact warp kernel. Tests and benchmarks name one to compare them; a kernel the device
 // or shape cannot run throws.
-enum class AttentionKernel { automatic, wgmma, fa2, warp };
+enum class AttentionKernel { automatic, wgmma, wgmma_overlap, fa2, warp };
 
 // softmax(q k^T / sqrt(head_dim)) v with float32 scores and accumulation; q head h reads
 // kv head h / (heads / kv_heads).

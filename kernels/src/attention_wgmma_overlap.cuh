@@ -1,0 +1,248 @@
+#pragma once
+// The Hopper attention kernel of attention_wgmma_tma.cuh plus FlashAttention-3's intra-warpgroup
+// overlap (Shah et al. 2024, section 3.2, written from the paper): a consumer issues S = Q K^T of
+// tile t and O += P V of tile t-1 together, waits for S only, and runs tile t's softmax while the
+// tensor cores still work on P V. The two consumers keep taking turns to issue (ping-pong), so one's
+// softmax also hides under the other's GEMMs.
+//
+// Costs: P of tile t-1 (the A operand of the P V in flight) and P of tile t live at once, 64 more
+// registers; a stage is released one tile later, so the K/V ring has three stages (two would leave
+// the producer nothing to prefetch into while both are held).
+//
+// Selected by AttentionKernel::wgmma_overlap (bench_attention compares it with AttentionKernel::wgmma
+// in the same run); the automatic choice stays on the measured kernel until this one is measured.
+#include <cuda.h>
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+#include "attention_wgmma_tma.cuh"
+
+namespace hd::attention_detail {
+
+constexpr int kOverlapStages = 3;
+
+struct alignas(1024) WgmmaOverlapSmem {
+  unsigned char q[2][2][64 * 128];  // [consumer][dim block][64 rows x 128 bytes], swizzled like K
+  unsigned char k[kOverlapStages][2][kWgBlockBytes];
+  unsigned char v[kOverlapStages][2][kWgBlockBytes];
+  uint64_t full[kOverlapStages];
+  uint64_t empty[kOverlapStages];
+};
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// Waits until at most N committed wgmma groups of this warpgroup are pending (groups complete in
+// the order they were committed).
+template <int N>
+__device__ __forceinline__ void wg_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// The P V in flight reads P from registers: an empty asm that "uses" P after the wait keeps the
+// compiler from giving P's registers to the next tile's probabilities while it runs (ptxas would
+// then serialize the wgmmas, C7513).
+__device__ __forceinline__ void wg_keep(uint32_t (&a)[kWgKeys / 16][4]) {
+  for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+    for (int u = 0; u < 4; ++u) asm volatile("" : "+r"(a[kk][u])::"memory");
+  }
+}
+#endif
+
+__global__ void __launch_bounds__(kTmaThreads, 1)
+    wgmma_overlap_attention_kernel(AttentionParams<__nv_bfloat16> p, const __grid_constant__ CUtensorMap k_map,
+                                   const __grid_constant__ CUtensorMap v_map) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ __align__(1024) unsigned char overlap_smem_raw[];
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(overlap_smem_raw));
+  WgmmaOverlapSmem& sm = *reinterpret_cast<WgmmaOverlapSmem*>(overlap_smem_raw + ((1024 - (raw & 1023)) & 1023));
+
+  constexpr int HD = kWgHeadDim, S = kOverlapStages;
+  const int role = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);  // 0, 1 consumers; 2 producer
+  const int h = blockIdx.x, kvh = h / (p.heads / p.kv_heads);
+  const int q0 = (gridDim.y - 1 - blockIdx.y) * kWgRows;  // later (longer) query blocks first
+  const long long key_count = p.first_position + min(p.rows, q0 + kWgRows);
+  const int tiles = static_cast<int>((key_count + kWgKeys - 1) / kWgKeys);
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < S; ++s) {
+      mbar_init(&sm.full[s], 1);
+      mbar_init(&sm.empty[s], 256);  // every consumer thread releases the stage
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (role == 2) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
+    if (threadIdx.x == 256) {
+      for (int t = 0; t < tiles; ++t) {
+        const int s = t % S;
+        mbar_wait(&sm.empty[s], ((t / S) & 1) ^ 1);  // passes at once on the first lap
+        mbar_expect_tx(&sm.full[s], kTmaTileBytes);
+        const int key = t * kWgKeys, col = kvh * HD;
+        tma_load_2d(sm.k[s][0], &k_map, col, key, &sm.full[s]);
+        tma_load_2d(sm.k[s][1], &k_map, col + 64, key, &sm.full[s]);
+        tma_load_2d(sm.v[s][0], &v_map, col, key, &sm.full[s]);
+        tma_load_2d(sm.v[s][1], &v_map, col + 64, key, &sm.full[s]);
+      }
+    }
+    return;
+  }
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
+  const int wg = role, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const long long q_width = static_cast<long long>(p.heads) * HD;
+  const float scale_log2 = rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f;
+  const int r_lo = q0 + wg * 64 + warp * 16 + lane / 4;  // this thread's rows: r_lo and r_lo + 8
+  const long long pos_lo = p.first_position + r_lo, pos_hi = pos_lo + 8;
+  const long long wg_first_pos = p.first_position + q0 + wg * 64, wg_last_pos = wg_first_pos + 63;
+  // Tiles with a key this warpgroup may see; the ones after it (at most the last, when a chunk
+  // does not start on a tile boundary) are only released.
+  const int my_tiles = static_cast<int>(min(static_cast<long long>(tiles), wg_last_pos / kWgKeys + 1));
+
+  for (int i = threadIdx.x % 128; i < 64 * (HD / 8); i += 128) {
+    const int r = i / (HD / 8), c = i % (HD / 8), row = q0 + wg * 64 + r;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (row < p.rows) v = *reinterpret_cast<const uint4*>(p.q + static_cast<long long>(row) * q_width + h * HD + c * 8);
+    *reinterpret_cast<uint4*>(&sm.q[wg][c / 8][r * 128 + (((c % 8) ^ (r % 8)) * 16)]) = v;
+  }
+  fence_async_shared();
+  asm volatile("bar.sync %0, 128;\n" ::"r"(3 + wg) : "memory");  // this warpgroup's copy is complete
+
+  float o[64];
+  for (int i = 0; i < 64; ++i) o[i] = 0.f;
+  float s_acc[64];
+  uint32_t pf[kWgKeys / 16][4], pf_next[kWgKeys / 16][4];
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f}, corr[2] = {0.f, 0.f};
+  const int my_turn = 1 + wg, other_turn = 2 - wg;
+  if (wg == 1) named_arrive(other_turn);  // consumer 0 issues first
+
+  auto issue_qk = [&](int s) {
+    for (int kk = 0; kk < HD / 16; ++kk) {
+      const uint64_t desc_q = wg_desc(&sm.q[wg][kk / 4][(kk % 4) * 32], 16, 1024);
+      const uint64_t desc_k = wg_desc(&sm.k[s][kk / 4][(kk % 4) * 32], 16, 1024);
+      wg_mma_ss_m64n128k16(s_acc, desc_q, desc_k, kk > 0);
+    }
+    wg_commit();
+  };
+  auto issue_pv = [&](int s) {
+    for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+      const uint64_t desc = wg_desc(&sm.v[s][0][kk * 2048], kWgBlockBytes, 1024);
+      wg_mma_m64n128k16<1>(o, pf[kk], desc, true);
+    }
+    wg_commit();
+  };
+  // Tile t's online softmax on s_acc: mask where needed, update m_run and l_run, leave the
+  // probabilities (bf16, the A operand of P V) in pf_next and the rescale of O in corr.
+  auto softmax = [&](int t) {
+    const long long kt = static_cast<long long>(t) * kWgKeys;
+    const bool needs_mask = kt + kWgKeys - 1 > wg_first_pos || kt + kWgKeys > key_count;
+    float tile_max[2] = {-INFINITY, -INFINITY};
+    for (int j = 0; j < kWgKeys / 8; ++j) {
+      for (int e = 0; e < 4; ++e) {
+        if (needs_mask) {
+          const long long key = kt + 8 * j + 2 * (lane % 4) + (e & 1);
+          const long long pos = e < 2 ? pos_lo : pos_hi;
+          if (key > pos || key >= key_count) s_acc[4 * j + e] = -INFINITY;
+        }
+        tile_max[e / 2] = fmaxf(tile_max[e / 2], s_acc[4 * j + e]);
+      }
+    }
+    float neg_base[2];
+    for (int r = 0; r < 2; ++r) {
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+      const float m_new = fmaxf(m_run[r], tile_max[r] * scale_log2);
+      corr[r] = m_run[r] == -INFINITY ? 0.f : fast_exp2(m_run[r] - m_new);
+      m_run[r] = m_new;
+      neg_base[r] = m_new == -INFINITY ? 0.f : -m_new;
+    }
+    float row_sum[2] = {0.f, 0.f};
+    for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+      float e[8];
+      for (int u = 0; u < 4; ++u) {
+        e[u] = fast_exp2(fmaf(s_acc[8 * kk + u], scale_log2, neg_base[u / 2]));
+        e[4 + u] = fast_exp2(fmaf(s_acc[8 * kk + 4 + u], scale_log2, neg_base[u / 2]));
+      }
+      row_sum[0] += e[0] + e[1] + e[4] + e[5];
+      row_sum[1] += e[2] + e[3] + e[6] + e[7];
+      pf_next[kk][0] = pack_bf16(e[0], e[1]);
+      pf_next[kk][1] = pack_bf16(e[2], e[3]);
+      pf_next[kk][2] = pack_bf16(e[4], e[5]);
+      pf_next[kk][3] = pack_bf16(e[6], e[7]);
+    }
+    for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
+  };
+  auto take_next_p = [&] {
+    for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+      for (int u = 0; u < 4; ++u) pf[kk][u] = pf_next[kk][u];
+    }
+  };
+
+  {  // my_tiles >= 1: wg_last_pos >= 63 and the first tile starts at key 0
+    // Tile 0: S alone (there is no P V before it).
+    mbar_wait(&sm.full[0], 0);
+    for (int i = 0; i < 64; ++i) s_acc[i] = 0.f;
+    named_sync(my_turn);
+    wg_fence();
+    issue_qk(0);
+    named_arrive(other_turn);
+    wg_wait<0>();
+    wg_pin(s_acc);
+    softmax(0);  // O is zero: nothing to rescale
+    take_next_p();
+
+    for (int t = 1; t < my_tiles; ++t) {
+      const int s = t % S, prev = (t - 1) % S;
+      mbar_wait(&sm.full[s], (t / S) & 1);
+      for (int i = 0; i < 64; ++i) s_acc[i] = 0.f;
+      named_sync(my_turn);
+      wg_pin(o);
+      wg_fence();
+      issue_qk(s);     // S of tile t ...
+      issue_pv(prev);  // ... and P V of tile t-1, back to back
+      named_arrive(other_turn);
+      wg_wait<1>();  // S is ready; P V may still run
+      wg_pin(s_acc);
+      softmax(t);
+      wg_wait<0>();
+      wg_keep(pf);
+      wg_pin(o);
+      mbar_arrive(&sm.empty[prev]);  // stage t-1 is read to the end
+      for (int j = 0; j < HD / 8; ++j) {
+        o[4 * j + 0] *= corr[0];
+        o[4 * j + 1] *= corr[0];
+        o[4 * j + 2] *= corr[1];
+        o[4 * j + 3] *= corr[1];
+      }
+      take_next_p();
+    }
+
+    // The last tile's P V.
+    named_sync(my_turn);
+    wg_pin(o);
+    wg_fence();
+    issue_pv((my_tiles - 1) % S);
+    named_arrive(other_turn);
+    wg_wait<0>();
+    wg_pin(o);
+    mbar_arrive(&sm.empty[(my_tiles - 1) % S]);
+  }
+  // Tiles wholly in this warpgroup's future: wait until each is loaded (its stage's earlier lap is
+  // then released by both consumers), release it, and keep taking turns so both consumers pass the
+  // turn barriers the same number of times (tiles + 1).
+  for (int t = my_tiles; t < tiles; ++t) {
+    mbar_wait(&sm.full[t % S], (t / S) & 1);
+    mbar_arrive(&sm.empty[t % S]);
+    named_sync(my_turn);
+    named_arrive(other_turn);
+  }
+  if (wg == 0) named_sync(my_turn);  // take consumer 1's last hand-over, so no barrier is left half-arrived
+
+  store_output_rows<HD>(p, h, r_lo, lane, l_run, [&](int j, int e) { return o[4 * j + e]; });
+#else
+  (void)p;
+  (void)k_map;
+  (void)v_map;
+#endif
+}
+
+}  // namespace hd::attention_detail
