@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side table and plot of bench_gpu_engine against its PyTorch peers.
 
-  compare.py OURS.json PEERS.json OUT_PREFIX   -> OUT_PREFIX.md and OUT_PREFIX.png
+  compare.py OURS.json PEERS.json [MORE_PEERS.json ...] OUT_PREFIX   -> OUT_PREFIX.md and OUT_PREFIX.png
+
+(MORE_PEERS: e.g. compiled_decode_peer.py's file, whose peer has decode rows only.)
 
 Ratios are ours / peer (for times: < 1 means we are faster; for tokens/s: > 1 means faster).
 """
@@ -10,9 +12,13 @@ import sys
 
 
 def main():
-    ours_path, peers_path, prefix = sys.argv[1:4]
+    if len(sys.argv) < 4:
+        sys.exit("usage: compare.py OURS.json PEERS.json [MORE_PEERS.json ...] OUT_PREFIX")
+    ours_path, peer_paths, prefix = sys.argv[1], sys.argv[2:-1], sys.argv[-1]
     ours = json.load(open(ours_path))
-    peers = json.load(open(peers_path))
+    peers = json.load(open(peer_paths[0]))
+    for extra in peer_paths[1:]:
+        peers["rows"] += json.load(open(extra))["rows"]
     env = ours["environment"]
     ours_rows = {r["prompt_tokens"]: r for r in ours["rows"]}
     names = []
