@@ -5,8 +5,11 @@
 //
 //   bench_answer_quality [--model NAME|DIR] [--models DIR] [--embedder DIR] [--long-tokens 4096]
 //                        [--threads N] [--answer-tokens 96] [--device auto|cpu|cuda] [--compare-prompts 1]
+//                        [--questions 0] [--summaries 1]
 // --compare-prompts 1 also runs the labelled questions with the direct prompt (answer, no quote first);
-// the attribution threshold is swept over the quote-first answers.
+// the attribution threshold is swept over the quote-first answers. --summaries 1 also summarizes
+// the samples named in bench/data/summary_facts.json (the product's summary prompt, medium length)
+// and counts the labelled facts each summary keeps; --questions 0 leaves the questions out.
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -59,6 +62,8 @@ int main(int argc, char** argv) {
   const int long_tokens = bench::arg_int(argc, argv, "--long-tokens", 4096);
   const int answer_tokens = bench::arg_int(argc, argv, "--answer-tokens", 96);
   const bool compare_prompts = bench::arg_int(argc, argv, "--compare-prompts", 0) != 0;
+  const bool questions = bench::arg_int(argc, argv, "--questions", 1) != 0;
+  const bool summaries = bench::arg_int(argc, argv, "--summaries", 0) != 0;
   const std::string device_arg = bench::arg_text(argc, argv, "--device", "auto");
   const DevicePreference device = device_arg == "cpu" ? DevicePreference::cpu : device_arg == "cuda" ? DevicePreference::cuda
                                                                                                     : DevicePreference::automatic;
@@ -141,13 +146,41 @@ int main(int argc, char** argv) {
     report.set(prompt + ": all_three", all_three);
     return out;
   };
-  const std::vector<Answered> answered = run_labelled(true);
-  if (compare_prompts) run_labelled(false);
+  const std::vector<Answered> answered = questions ? run_labelled(true) : std::vector<Answered>{};
+  if (questions && compare_prompts) run_labelled(false);
+
+  // Summaries of labelled samples: how many of the facts a summary should keep it keeps (the
+  // same scoring for every model, so teacher and graft compare side by side).
+  if (summaries) {
+    const auto facts = nlohmann::json::parse(std::ifstream(fs::path(HD_SOURCE_DIR) / "bench/data/summary_facts.json"));
+    int kept = 0, total = 0;
+    for (const auto& d : facts["documents"]) {
+      const auto id = store->document_by_path((work / "docs" / d["file"].get<std::string>()).string());
+      if (!id) throw std::runtime_error("bench_answer_quality: sample " + d["file"].get<std::string>() + " was not ingested");
+      const SummaryResult s = summarize(r, *id, SummarizeOptions{});
+      const std::string text = normalized(s.summary);
+      int found = 0;
+      for (const auto& alternatives : d["facts"]) {
+        found += std::any_of(alternatives.begin(), alternatives.end(),
+                             [&](const auto& a) { return text.find(normalized(a.template get<std::string>())) != std::string::npos; });
+      }
+      kept += found;
+      total += static_cast<int>(d["facts"].size());
+      std::string shown = s.summary;
+      std::replace(shown.begin(), shown.end(), '\n', ' ');
+      report.add_row({{"prompt", "summary"}, {"question", "summarize " + d["file"].get<std::string>()},
+                      {"facts_kept", std::to_string(found) + " of " + std::to_string(d["facts"].size())},
+                      {"summary_s", s.seconds}, {"answer", shown}});
+    }
+    report.set("summary: facts_kept", kept);
+    report.set("summary: facts", total);
+  }
 
   // The attribution threshold, measured: the same answers attributed at each threshold; a question
   // counts as found when a cited source is in the labelled file, and every cited source that is not
   // is a wrong citation.
-  for (const double threshold : {0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75}) {
+  for (const double threshold : questions ? std::vector<double>{0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75}
+                                           : std::vector<double>{}) {
     int found = 0, cited = 0, wrong = 0;
     for (const Answered& x : answered) {
       const auto citations = attribute(x.a.answer, x.a.context, embedder.get(), {.threshold = threshold});
