@@ -54,10 +54,14 @@ class ChatBatches:
     conversation starts (the rest of the row is the conversations after it, as text windows run on
     across documents)."""
 
-    def __init__(self, path, seq, batch, seed, device):
-        data = np.load(path)
-        self.tokens = torch.from_numpy(data["tokens"].astype(np.int64))
-        starts = np.concatenate([[0], np.cumsum(data["lengths"])[:-1]])
+    def __init__(self, paths, seq, batch, seed, device):
+        """paths: one or more make_chat_data.py files (e.g. a kept one and a summary-heavy one)."""
+        files = [np.load(path) for path in paths]
+        tokens = np.concatenate([f["tokens"] for f in files])
+        lengths = np.concatenate([f["lengths"] for f in files])
+        path = ", ".join(paths)
+        self.tokens = torch.from_numpy(tokens.astype(np.int64))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self.starts = torch.from_numpy(starts[starts + seq <= len(self.tokens)])
         self.seq, self.batch, self.device = seq, batch, device
         self.gen = torch.Generator().manual_seed(seed + 1)
@@ -176,7 +180,7 @@ def main():
     p.add_argument("--device", default="cuda")
     p.add_argument("--resume", help="a graft file of this pattern to continue from (use --stage1-steps 0)")
     p.add_argument("--mlp-rank", type=int, default=0, help="rank of stage 2's updates to every block's MLP (0: none)")
-    p.add_argument("--chat", help="make_chat_data.py's conversations, mixed into stage 2")
+    p.add_argument("--chat", action="append", help="make_chat_data.py's conversations, mixed into stage 2 (repeatable)")
     p.add_argument("--chat-fraction", type=float, default=0.3, help="share of stage 2's batches taken from --chat")
     a = p.parse_args()
     t0 = time.time()
@@ -261,7 +265,7 @@ def main():
             "teacher": os.path.basename(a.teacher.rstrip("/")), "pattern": a.pattern,
             "hyena_layer_idxs": json.dumps(layers), "rank": a.rank, "mlp_rank": a.mlp_rank, "stage1_tokens": tokens1, "stage2_tokens": tokens2,
             "train_tokens_file": os.path.basename(a.train), "resumed_from": os.path.basename(a.resume or ""),
-            "chat_file": os.path.basename(a.chat or ""), "stage2_chat_tokens": chat_tokens}
+            "chat_file": ",".join(os.path.basename(c) for c in a.chat or []), "stage2_chat_tokens": chat_tokens}
     save_graft(a.out, mixers, mlp_deltas, meta)
     report["graft_bytes"] = os.path.getsize(a.out)
     json.dump(report, open(a.report, "w"), indent=1)

@@ -3,6 +3,7 @@
 machine):
 
   make_chat_data.py --teacher DIR --train TOKENS.npy --out CHAT.npz [--count 2048] [--batch 256] [--seconds S]
+                    [--summary-share 0.125]
 
 Raw documentation teaches a graft the language but not the job it does in the product: reading
 numbered sources, quoting the one that answers, citing it, summarising with citations. So, from
@@ -10,8 +11,8 @@ excerpts of the training text (never the held-out text): the teacher first write
 excerpt answers (sampled, for variety), then answers it in the exact prompt `hyenadesk ask` builds
 (app/src/answer/answer_prompt.cpp, ask.cpp, context_packer.cpp: the quote-first instructions as the
 system turn, "Sources:", "## Document: TITLE", numbered passages, the question and its tail),
-greedily as the product does; one excerpt in eight gets the summary prompt instead
-(app/src/answer/summarize.cpp). Each conversation is stored whole (prompt + the teacher's reply +
+greedily as the product does; a share of the excerpts (--summary-share, one in eight by default)
+gets the summary prompt instead (app/src/answer/summarize.cpp). Each conversation is stored whole (prompt + the teacher's reply +
 end of turn); distill.py packs them into rows and trains on the teacher's logits over all of it.
 
 Generation uses transformers' Qwen2 implementation (key-value cache, batched, left-padded) loaded
@@ -144,6 +145,8 @@ def main():
     p.add_argument("--train", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--count", type=int, default=2048)
+    p.add_argument("--summary-share", type=float, default=0.125,
+                   help="share of excerpts given the summary prompt (the run-4 graft summarized worst: raise it)")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seconds", type=float, default=0, help="stop starting new batches after this long (0: no limit)")
@@ -178,7 +181,7 @@ def main():
         prompts = []
         for (title, ps), (q, _) in zip(batch, questions):
             question = tok.decode(q).strip().split("\n")[0]
-            if rng.random() < 0.125 or not question.endswith("?"):
+            if rng.random() < a.summary_share or not question.endswith("?"):
                 prompts.append(chatml(SUMMARY_SYSTEM, "Sources:\n\n" + rendered(title, ps) + SUMMARY_ASK))
             else:
                 prompts.append(chatml(ANSWER_SYSTEM, "Sources:\n\n" + rendered(title, ps) + "Question: " + question +
