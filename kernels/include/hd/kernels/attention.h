@@ -29,8 +29,9 @@ std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long k
 
 // Which kernel serves a multi-row bf16 call. automatic: on Hopper (sm_90) with head_dim 128 the
 // wgmma kernel fed by TMA (wgmma), else the mma.sync FlashAttention-2 kernel for head_dim 64/128,
-// else the exact warp kernel. Tests and benchmarks name one to compare them; a kernel the device
-// or shape cannot run throws.
+// else the exact warp kernel. wgmma_overlap: the wgmma kernel with FlashAttention-3's
+// intra-warpgroup overlap, named only by tests and benchmarks until it is measured faster. Tests and
+// benchmarks name one to compare them; a kernel the device or shape cannot run throws.
 enum class AttentionKernel { automatic, wgmma, wgmma_overlap, fa2, warp };
 
 // softmax(q k^T / sqrt(head_dim)) v with float32 scores and accumulation; q head h reads
