@@ -118,7 +118,8 @@ def measure(model, step, length, steps, device):
             torch.cuda.synchronize()
         if t == 0:  # the compiled step must give the eager step's token (the cache write is the same)
             eager = model(tok, pos).clone()
-            torch.cuda.synchronize() if device.type == "cuda" else None
+            if device.type == "cuda":
+                torch.cuda.synchronize()
         t0 = time.perf_counter()
         tok = step(tok, pos).clone()
         if t == 0:
