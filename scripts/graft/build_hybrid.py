@@ -25,7 +25,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from file_hash import sha256_of  # noqa: E402
 from import_gguf import bf16_bytes  # noqa: E402
 
-DTYPES = {"BF16": 2, "F32": 4}
+DTYPES = {"BF16": 2, "F32": 4, "I8": 1}
+# An 8-bit graft (quantize_graft.py) stores a low-rank factor NAME as I8 with one F32 scale for each
+# of its rank components: NAME + SCALE_ROWS (delta_a, [rank, in]: a scale a row) or NAME +
+# SCALE_COLUMNS (delta_b, [out, rank]: a scale a column). The factor is the values times the scales.
+SCALE_ROWS, SCALE_COLUMNS = ".scale_rows", ".scale_columns"
 
 
 class GraftError(Exception):
@@ -55,13 +59,24 @@ def read_safetensors(path):
         if t["dtype"] == "BF16":
             u = np.frombuffer(data[a:b], dtype=np.uint16).astype(np.uint32) << 16
             out[name] = u.view(np.float32).reshape(t["shape"])
+        elif t["dtype"] == "I8":
+            out[name] = np.frombuffer(data[a:b], dtype=np.int8).reshape(t["shape"]).astype(np.float32)
         else:
             out[name] = np.frombuffer(data[a:b], dtype=np.float32).reshape(t["shape"]).copy()
+    for name in [n for n, t in header.items() if t["dtype"] == "I8"]:
+        rows, columns = out.pop(name + SCALE_ROWS, None), out.pop(name + SCALE_COLUMNS, None)
+        shape = out[name].shape
+        if len(shape) == 2 and rows is not None and columns is None and rows.shape == (shape[0],):
+            out[name] *= rows[:, None]
+        elif len(shape) == 2 and columns is not None and rows is None and columns.shape == (shape[1],):
+            out[name] *= columns[None, :]
+        else:
+            raise GraftError(f"{path}: 8-bit tensor {name} has no scales of its shape")
     return out, meta
 
 
 def write_safetensors(path, tensors, metadata):
-    """tensors: [(name, float32 array, "BF16" | "F32")]."""
+    """tensors: [(name, array, "BF16" | "F32" | "I8")] (float32 arrays, int8 for I8)."""
     header, offset = {}, 0
     for name, a, dtype in tensors:
         n = a.size * DTYPES[dtype]
@@ -74,7 +89,12 @@ def write_safetensors(path, tensors, metadata):
         f.write(struct.pack("<Q", len(blob)))
         f.write(blob)
         for name, a, dtype in tensors:
-            f.write(bf16_bytes(a) if dtype == "BF16" else np.ascontiguousarray(a, dtype=np.float32).tobytes())
+            if dtype == "BF16":
+                f.write(bf16_bytes(a))
+            elif dtype == "I8":
+                f.write(np.ascontiguousarray(a, dtype=np.int8).tobytes())
+            else:
+                f.write(np.ascontiguousarray(a, dtype=np.float32).tobytes())
         f.flush()
         os.fsync(f.fileno())
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Stores a graft file's low-rank factors in 8 bits, to keep the file that ships small:
+
+  quantize_graft.py GRAFT.safetensors OUT.safetensors
+
+Every `*.delta_a` / `*.delta_b` factor (the bulk of a graft: the Hyena blocks' projection and output
+deltas, the MLP updates) becomes int8 with one float32 scale for each rank component (a row of
+delta_a [rank, in], a column of delta_b [out, rank]; symmetric, the component's largest magnitude
+maps to 127): a scale for every short row of delta_b would cost as much as the bytes it saves.
+Filters, poles, residues, D and biases stay as they are. build_hybrid.py
+reads either form. What the 8 bits cost is measured, not assumed: build both hybrids and compare
+them with evaluate.py (bench/results/graft-*.md give the figures). numpy only.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_hybrid import SCALE_COLUMNS, SCALE_ROWS, GraftError, read_safetensors, write_safetensors  # noqa: E402
+
+
+def quantize(a, axis):
+    """int8 values and float32 scales, one for each index along `axis` (0: rows, 1: columns)."""
+    peak = np.abs(a).max(axis=1 - axis)
+    scales = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    shaped = scales[:, None] if axis == 0 else scales[None, :]
+    return np.clip(np.rint(a / shaped), -127, 127).astype(np.int8), scales, shaped
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("graft")
+    p.add_argument("out")
+    a = p.parse_args()
+    try:
+        tensors, meta = read_safetensors(a.graft)
+    except GraftError as e:
+        sys.exit(f"quantize_graft: {e}")
+    with open(a.graft, "rb") as f:  # which tensors are float32 in the source (poles, residues)
+        (n,) = struct.unpack("<Q", f.read(8))
+        source_dtypes = {k: v["dtype"] for k, v in json.loads(f.read(n)).items() if k != "__metadata__"}
+    out, worst = [], 0.0
+    for name in sorted(tensors):
+        t = tensors[name]
+        if (name.endswith(".delta_a") or name.endswith(".delta_b")) and t.ndim == 2:
+            axis = 0 if name.endswith(".delta_a") else 1  # the rank axis
+            q, scales, shaped = quantize(t, axis)
+            worst = max(worst, float(np.abs(q * shaped - t).max() / max(np.abs(t).max(), 1e-30)))
+            out += [(name, q, "I8"), (name + (SCALE_ROWS if axis == 0 else SCALE_COLUMNS), scales, "F32")]
+        else:
+            out.append((name, t, source_dtypes.get(name, "BF16")))
+    meta = dict(meta, storage="int8 low-rank factors, one float32 scale a row (quantize_graft.py)")
+    write_safetensors(a.out, out, meta)
+    print(f"quantize_graft: {a.graft} ({os.path.getsize(a.graft) / 2**20:.1f} MiB) -> {a.out} "
+          f"({os.path.getsize(a.out) / 2**20:.1f} MiB); largest rounding error {worst:.2e} of a factor's peak")
+
+
+if __name__ == "__main__":
+    main()
