@@ -167,11 +167,14 @@ CUtensorMap cache_tensor_map(const __nv_bfloat16* cache, long long keys, int wid
   return map;
 }
 
-void launch_wgmma_tma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+// The Hopper kernels: one block per (head, 128 query rows), TMA maps over the visible keys, the
+// shared memory opt-in once per kernel.
+template <class Smem, class Kernel>
+void launch_hopper(Kernel kernel, const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   using namespace attention_detail;
-  const int smem = static_cast<int>(sizeof(WgmmaTmaSmem)) + 1024;
+  const int smem = static_cast<int>(sizeof(Smem)) + 1024;  // + room to align the ring to 1024 bytes
   static const bool configured = [&] {
-    HD_CUDA_CHECK(cudaFuncSetAttribute(wgmma_tma_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    HD_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     return true;
   }();
   (void)configured;
@@ -179,24 +182,16 @@ void launch_wgmma_tma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stre
   const int width = p.kv_heads * p.head_dim;
   const CUtensorMap k_map = cache_tensor_map(p.k_cache, keys, width), v_map = cache_tensor_map(p.v_cache, keys, width);
   dim3 grid(p.heads, (p.rows + kWgRows - 1) / kWgRows);
-  wgmma_tma_attention_kernel<<<grid, kTmaThreads, smem, stream>>>(p, k_map, v_map);
+  kernel<<<grid, kTmaThreads, smem, stream>>>(p, k_map, v_map);
   HD_CHECK_LAUNCH();
 }
 
+void launch_wgmma_tma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+  launch_hopper<attention_detail::WgmmaTmaSmem>(attention_detail::wgmma_tma_attention_kernel, p, stream);
+}
+
 void launch_wgmma_overlap(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
-  using namespace attention_detail;
-  const int smem = static_cast<int>(sizeof(WgmmaOverlapSmem)) + 1024;
-  static const bool configured = [&] {
-    HD_CUDA_CHECK(cudaFuncSetAttribute(wgmma_overlap_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    return true;
-  }();
-  (void)configured;
-  const long long keys = p.first_position + p.rows;
-  const int width = p.kv_heads * p.head_dim;
-  const CUtensorMap k_map = cache_tensor_map(p.k_cache, keys, width), v_map = cache_tensor_map(p.v_cache, keys, width);
-  dim3 grid(p.heads, (p.rows + kWgRows - 1) / kWgRows);
-  wgmma_overlap_attention_kernel<<<grid, kTmaThreads, smem, stream>>>(p, k_map, v_map);
-  HD_CHECK_LAUNCH();
+  launch_hopper<attention_detail::WgmmaOverlapSmem>(attention_detail::wgmma_overlap_attention_kernel, p, stream);
 }
 
 bool attention_wgmma_available() {

@@ -62,50 +62,18 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   const long long key_count = p.first_position + min(p.rows, q0 + kWgRows);
   const int tiles = static_cast<int>((key_count + kWgKeys - 1) / kWgKeys);
 
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < S; ++s) {
-      mbar_init(&sm.full[s], 1);
-      mbar_init(&sm.empty[s], 256);  // every consumer thread releases the stage
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-  }
-  __syncthreads();
-
-  if (role == 2) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
-    if (threadIdx.x == 256) {
-      for (int t = 0; t < tiles; ++t) {
-        const int s = t % S;
-        mbar_wait(&sm.empty[s], ((t / S) & 1) ^ 1);  // passes at once on the first lap
-        mbar_expect_tx(&sm.full[s], kTmaTileBytes);
-        const int key = t * kWgKeys, col = kvh * HD;
-        tma_load_2d(sm.k[s][0], &k_map, col, key, &sm.full[s]);
-        tma_load_2d(sm.k[s][1], &k_map, col + 64, key, &sm.full[s]);
-        tma_load_2d(sm.v[s][0], &v_map, col, key, &sm.full[s]);
-        tma_load_2d(sm.v[s][1], &v_map, col + 64, key, &sm.full[s]);
-      }
-    }
-    return;
-  }
+  init_stage_barriers<S>(sm);
+  if (role == 2) return produce_kv_tiles<S>(sm, &k_map, &v_map, kvh, tiles);
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
   const int wg = role, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
-  const long long q_width = static_cast<long long>(p.heads) * HD;
-  const float scale_log2 = rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f;
   const int r_lo = q0 + wg * 64 + warp * 16 + lane / 4;  // this thread's rows: r_lo and r_lo + 8
-  const long long pos_lo = p.first_position + r_lo, pos_hi = pos_lo + 8;
   const long long wg_first_pos = p.first_position + q0 + wg * 64, wg_last_pos = wg_first_pos + 63;
+  const ConsumerRows rows{p.first_position + r_lo, p.first_position + r_lo + 8, wg_first_pos, key_count, lane,
+                          rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f};
   // Tiles with a key this warpgroup may see; the ones after it (at most the last, when a chunk
   // does not start on a tile boundary) are only released.
   const int my_tiles = static_cast<int>(min(static_cast<long long>(tiles), wg_last_pos / kWgKeys + 1));
-
-  for (int i = threadIdx.x % 128; i < 64 * (HD / 8); i += 128) {
-    const int r = i / (HD / 8), c = i % (HD / 8), row = q0 + wg * 64 + r;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (row < p.rows) v = *reinterpret_cast<const uint4*>(p.q + static_cast<long long>(row) * q_width + h * HD + c * 8);
-    *reinterpret_cast<uint4*>(&sm.q[wg][c / 8][r * 128 + (((c % 8) ^ (r % 8)) * 16)]) = v;
-  }
-  fence_async_shared();
-  asm volatile("bar.sync %0, 128;\n" ::"r"(3 + wg) : "memory");  // this warpgroup's copy is complete
+  load_query_rows(sm, p, wg, q0, h);
 
   float o[64];
   for (int i = 0; i < 64; ++i) o[i] = 0.f;
@@ -130,47 +98,6 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     }
     wg_commit();
   };
-  // Tile t's online softmax on s_acc: mask where needed, update m_run and l_run, leave the
-  // probabilities (bf16, the A operand of P V) in pf_next and the rescale of O in corr.
-  auto softmax = [&](int t) {
-    const long long kt = static_cast<long long>(t) * kWgKeys;
-    const bool needs_mask = kt + kWgKeys - 1 > wg_first_pos || kt + kWgKeys > key_count;
-    float tile_max[2] = {-INFINITY, -INFINITY};
-    for (int j = 0; j < kWgKeys / 8; ++j) {
-      for (int e = 0; e < 4; ++e) {
-        if (needs_mask) {
-          const long long key = kt + 8 * j + 2 * (lane % 4) + (e & 1);
-          const long long pos = e < 2 ? pos_lo : pos_hi;
-          if (key > pos || key >= key_count) s_acc[4 * j + e] = -INFINITY;
-        }
-        tile_max[e / 2] = fmaxf(tile_max[e / 2], s_acc[4 * j + e]);
-      }
-    }
-    float neg_base[2];
-    for (int r = 0; r < 2; ++r) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      const float m_new = fmaxf(m_run[r], tile_max[r] * scale_log2);
-      corr[r] = m_run[r] == -INFINITY ? 0.f : fast_exp2(m_run[r] - m_new);
-      m_run[r] = m_new;
-      neg_base[r] = m_new == -INFINITY ? 0.f : -m_new;
-    }
-    float row_sum[2] = {0.f, 0.f};
-    for (int kk = 0; kk < kWgKeys / 16; ++kk) {
-      float e[8];
-      for (int u = 0; u < 4; ++u) {
-        e[u] = fast_exp2(fmaf(s_acc[8 * kk + u], scale_log2, neg_base[u / 2]));
-        e[4 + u] = fast_exp2(fmaf(s_acc[8 * kk + 4 + u], scale_log2, neg_base[u / 2]));
-      }
-      row_sum[0] += e[0] + e[1] + e[4] + e[5];
-      row_sum[1] += e[2] + e[3] + e[6] + e[7];
-      pf_next[kk][0] = pack_bf16(e[0], e[1]);
-      pf_next[kk][1] = pack_bf16(e[2], e[3]);
-      pf_next[kk][2] = pack_bf16(e[4], e[5]);
-      pf_next[kk][3] = pack_bf16(e[6], e[7]);
-    }
-    for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
-  };
   auto take_next_p = [&] {
     for (int kk = 0; kk < kWgKeys / 16; ++kk) {
       for (int u = 0; u < 4; ++u) pf[kk][u] = pf_next[kk][u];
@@ -187,7 +114,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     named_arrive(other_turn);
     wg_wait<0>();
     wg_pin(s_acc);
-    softmax(0);  // O is zero: nothing to rescale
+    online_softmax_tile(s_acc, 0, rows, m_run, l_run, corr, pf_next);  // O is zero: nothing to rescale
     take_next_p();
 
     for (int t = 1; t < my_tiles; ++t) {
@@ -202,17 +129,12 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
       named_arrive(other_turn);
       wg_wait<1>();  // S is ready; P V may still run
       wg_pin(s_acc);
-      softmax(t);
+      online_softmax_tile(s_acc, static_cast<long long>(t) * kWgKeys, rows, m_run, l_run, corr, pf_next);
       wg_wait<0>();
       wg_keep(pf);
       wg_pin(o);
       mbar_arrive(&sm.empty[prev]);  // stage t-1 is read to the end
-      for (int j = 0; j < HD / 8; ++j) {
-        o[4 * j + 0] *= corr[0];
-        o[4 * j + 1] *= corr[0];
-        o[4 * j + 2] *= corr[1];
-        o[4 * j + 3] *= corr[1];
-      }
+      rescale_output(o, corr);
       take_next_p();
     }
 

@@ -68,6 +68,121 @@ __device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, i
 __device__ __forceinline__ void named_sync(int id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
 __device__ __forceinline__ void named_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
 
+// The pieces both Hopper kernels share (this one and attention_wgmma_overlap.cuh).
+
+// Thread 0: each stage's "full" barrier waits for the producer's one arrival (plus the bytes), its
+// "empty" barrier for all 256 consumer threads.
+template <int kStages, class Smem>
+__device__ __forceinline__ void init_stage_barriers(Smem& sm) {
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(&sm.full[s], 1);
+      mbar_init(&sm.empty[s], 256);  // every consumer thread releases the stage
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+}
+
+// The producer warpgroup: hands its registers to the consumers, then one thread copies the key and
+// value tiles into the ring, each stage once both consumers released its previous lap.
+template <int kStages, class Smem>
+__device__ __forceinline__ void produce_kv_tiles(Smem& sm, const CUtensorMap* k_map, const CUtensorMap* v_map, int kvh,
+                                                 int tiles) {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
+  if (threadIdx.x != 256) return;
+  for (int t = 0; t < tiles; ++t) {
+    const int s = t % kStages;
+    mbar_wait(&sm.empty[s], ((t / kStages) & 1) ^ 1);  // passes at once on the first lap
+    mbar_expect_tx(&sm.full[s], kTmaTileBytes);
+    const int key = t * kWgKeys, col = kvh * kWgHeadDim;
+    tma_load_2d(sm.k[s][0], k_map, col, key, &sm.full[s]);
+    tma_load_2d(sm.k[s][1], k_map, col + 64, key, &sm.full[s]);
+    tma_load_2d(sm.v[s][0], v_map, col, key, &sm.full[s]);
+    tma_load_2d(sm.v[s][1], v_map, col + 64, key, &sm.full[s]);
+  }
+}
+
+// A consumer warpgroup's 64 query rows into shared memory (A of S = Q K^T is read from there, which
+// leaves its registers to the accumulators): chunk c of row r at block c / 8, swizzled like K.
+template <class Smem>
+__device__ __forceinline__ void load_query_rows(Smem& sm, const AttentionParams<__nv_bfloat16>& p, int wg, int q0, int h) {
+  constexpr int HD = kWgHeadDim;
+  const long long q_width = static_cast<long long>(p.heads) * HD;
+  for (int i = threadIdx.x % 128; i < 64 * (HD / 8); i += 128) {
+    const int r = i / (HD / 8), c = i % (HD / 8), row = q0 + wg * 64 + r;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (row < p.rows) v = *reinterpret_cast<const uint4*>(p.q + static_cast<long long>(row) * q_width + h * HD + c * 8);
+    *reinterpret_cast<uint4*>(&sm.q[wg][c / 8][r * 128 + (((c % 8) ^ (r % 8)) * 16)]) = v;
+  }
+  fence_async_shared();
+  asm volatile("bar.sync %0, 128;\n" ::"r"(3 + wg) : "memory");  // this warpgroup's copy is complete
+}
+
+// Where a thread's two rows are and what they may see.
+struct ConsumerRows {
+  long long pos_lo, pos_hi;       // positions of this thread's rows r_lo and r_lo + 8
+  long long wg_first_pos;         // the warpgroup's first row's position
+  long long key_count;            // keys present for this block
+  int lane;
+  float scale_log2;               // 1/sqrt(head dim), in log2 units
+};
+
+// The online softmax of one tile of scores s_acc (keys kt..kt+127): mask (diagonal and
+// past-the-end tiles only), update the running max m_run and sum l_run, leave the probabilities in
+// bf16 as the A operand of P V in pf and the factor O must be rescaled by in corr. Scores stay
+// unscaled; m_run is in log2 units, so each probability is one FFMA and one ex2.
+__device__ __forceinline__ void online_softmax_tile(float (&s_acc)[64], long long kt, const ConsumerRows& c,
+                                                    float (&m_run)[2], float (&l_run)[2], float (&corr)[2],
+                                                    uint32_t (&pf)[kWgKeys / 16][4]) {
+  const bool needs_mask = kt + kWgKeys - 1 > c.wg_first_pos || kt + kWgKeys > c.key_count;
+  float tile_max[2] = {-INFINITY, -INFINITY};
+  for (int j = 0; j < kWgKeys / 8; ++j) {
+    for (int e = 0; e < 4; ++e) {
+      if (needs_mask) {
+        const long long key = kt + 8 * j + 2 * (c.lane % 4) + (e & 1);
+        const long long pos = e < 2 ? c.pos_lo : c.pos_hi;
+        if (key > pos || key >= c.key_count) s_acc[4 * j + e] = -INFINITY;
+      }
+      tile_max[e / 2] = fmaxf(tile_max[e / 2], s_acc[4 * j + e]);
+    }
+  }
+  float neg_base[2];
+  for (int r = 0; r < 2; ++r) {
+    tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+    tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+    const float m_new = fmaxf(m_run[r], tile_max[r] * c.scale_log2);
+    corr[r] = m_run[r] == -INFINITY ? 0.f : fast_exp2(m_run[r] - m_new);
+    m_run[r] = m_new;
+    neg_base[r] = m_new == -INFINITY ? 0.f : -m_new;
+  }
+  float row_sum[2] = {0.f, 0.f};
+  for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+    float e[8];
+    for (int u = 0; u < 4; ++u) {
+      e[u] = fast_exp2(fmaf(s_acc[8 * kk + u], c.scale_log2, neg_base[u / 2]));
+      e[4 + u] = fast_exp2(fmaf(s_acc[8 * kk + 4 + u], c.scale_log2, neg_base[u / 2]));
+    }
+    row_sum[0] += e[0] + e[1] + e[4] + e[5];
+    row_sum[1] += e[2] + e[3] + e[6] + e[7];
+    pf[kk][0] = pack_bf16(e[0], e[1]);
+    pf[kk][1] = pack_bf16(e[2], e[3]);
+    pf[kk][2] = pack_bf16(e[4], e[5]);
+    pf[kk][3] = pack_bf16(e[6], e[7]);
+  }
+  for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
+}
+
+// O *= corr, row by row (the accumulator layout: elements 0, 1 of a quad are row r_lo, 2, 3 r_lo + 8).
+__device__ __forceinline__ void rescale_output(float (&o)[64], const float (&corr)[2]) {
+  for (int j = 0; j < kWgHeadDim / 8; ++j) {
+    o[4 * j + 0] *= corr[0];
+    o[4 * j + 1] *= corr[0];
+    o[4 * j + 2] *= corr[1];
+    o[4 * j + 3] *= corr[1];
+  }
+}
+
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
 // k_map / v_map: 2-D maps over the visible keys of the cache ([keys][kv_heads * 128], boxes of
@@ -89,53 +204,19 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   const long long key_count = p.first_position + min(p.rows, q0 + kWgRows);
   const int tiles = static_cast<int>((key_count + kWgKeys - 1) / kWgKeys);
 
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < kTmaStages; ++s) {
-      mbar_init(&sm.full[s], 1);
-      mbar_init(&sm.empty[s], 256);  // every consumer thread releases the stage
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-  }
-  __syncthreads();
-
-  if (role == 2) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
-    if (threadIdx.x == 256) {
-      for (int t = 0; t < tiles; ++t) {
-        const int s = t % kTmaStages;
-        mbar_wait(&sm.empty[s], ((t / kTmaStages) & 1) ^ 1);  // passes at once on the first lap
-        mbar_expect_tx(&sm.full[s], kTmaTileBytes);
-        const int key = t * kWgKeys, col = kvh * HD;
-        tma_load_2d(sm.k[s][0], &k_map, col, key, &sm.full[s]);
-        tma_load_2d(sm.k[s][1], &k_map, col + 64, key, &sm.full[s]);
-        tma_load_2d(sm.v[s][0], &v_map, col, key, &sm.full[s]);
-        tma_load_2d(sm.v[s][1], &v_map, col + 64, key, &sm.full[s]);
-      }
-    }
-    return;
-  }
+  init_stage_barriers<kTmaStages>(sm);
+  if (role == 2) return produce_kv_tiles<kTmaStages>(sm, &k_map, &v_map, kvh, tiles);
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
   const int wg = role, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
-  const long long q_width = static_cast<long long>(p.heads) * HD;
-  const float scale_log2 = rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f;
   const int r_lo = q0 + wg * 64 + warp * 16 + lane / 4;  // this thread's rows: r_lo and r_lo + 8
-  const long long pos_lo = p.first_position + r_lo, pos_hi = pos_lo + 8;
   const long long wg_first_pos = p.first_position + q0 + wg * 64, wg_last_pos = wg_first_pos + 63;
-
-  // This warpgroup's 64 query rows into shared memory (A of S = Q K^T is read from there, which
-  // leaves its registers to the accumulators): chunk c of row r at block c / 8, swizzled.
-  for (int i = threadIdx.x % 128; i < 64 * (HD / 8); i += 128) {
-    const int r = i / (HD / 8), c = i % (HD / 8), row = q0 + wg * 64 + r;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (row < p.rows) v = *reinterpret_cast<const uint4*>(p.q + static_cast<long long>(row) * q_width + h * HD + c * 8);
-    *reinterpret_cast<uint4*>(&sm.q[wg][c / 8][r * 128 + (((c % 8) ^ (r % 8)) * 16)]) = v;
-  }
-  fence_async_shared();
-  asm volatile("bar.sync %0, 128;\n" ::"r"(3 + wg) : "memory");  // this warpgroup's copy is complete
+  const ConsumerRows rows{p.first_position + r_lo, p.first_position + r_lo + 8, wg_first_pos, key_count, lane,
+                          rsqrtf(static_cast<float>(HD)) * 1.4426950408889634f};
+  load_query_rows(sm, p, wg, q0, h);
 
   float o[64];
   for (int i = 0; i < 64; ++i) o[i] = 0.f;
-  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f}, corr[2];
   const int my_turn = 1 + wg, other_turn = 2 - wg;
   if (wg == 1) named_arrive(other_turn);  // consumer 0 issues first
 
@@ -162,52 +243,9 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     if (active) {
       wg_wait_all();
       wg_pin(s_acc);
-
-      // Mask (diagonal and past-the-end tiles), then the online softmax. Scores stay unscaled;
-      // m_run is in log2 units, so each probability is one FFMA and one ex2.
-      const bool needs_mask = kt + kWgKeys - 1 > wg_first_pos || kt + kWgKeys > key_count;
-      float tile_max[2] = {-INFINITY, -INFINITY};
-      for (int j = 0; j < kWgKeys / 8; ++j) {
-        for (int e = 0; e < 4; ++e) {
-          if (needs_mask) {
-            const long long key = kt + 8 * j + 2 * (lane % 4) + (e & 1);
-            const long long pos = e < 2 ? pos_lo : pos_hi;
-            if (key > pos || key >= key_count) s_acc[4 * j + e] = -INFINITY;
-          }
-          tile_max[e / 2] = fmaxf(tile_max[e / 2], s_acc[4 * j + e]);
-        }
-      }
-      float corr[2], neg_base[2];
-      for (int r = 0; r < 2; ++r) {
-        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-        const float m_new = fmaxf(m_run[r], tile_max[r] * scale_log2);
-        corr[r] = m_run[r] == -INFINITY ? 0.f : fast_exp2(m_run[r] - m_new);
-        m_run[r] = m_new;
-        neg_base[r] = m_new == -INFINITY ? 0.f : -m_new;
-      }
-      float row_sum[2] = {0.f, 0.f};
       uint32_t pf[kWgKeys / 16][4];
-      for (int kk = 0; kk < kWgKeys / 16; ++kk) {
-        float e[8];
-        for (int u = 0; u < 4; ++u) {
-          e[u] = fast_exp2(fmaf(s_acc[8 * kk + u], scale_log2, neg_base[u / 2]));
-          e[4 + u] = fast_exp2(fmaf(s_acc[8 * kk + 4 + u], scale_log2, neg_base[u / 2]));
-        }
-        row_sum[0] += e[0] + e[1] + e[4] + e[5];
-        row_sum[1] += e[2] + e[3] + e[6] + e[7];
-        pf[kk][0] = pack_bf16(e[0], e[1]);
-        pf[kk][1] = pack_bf16(e[2], e[3]);
-        pf[kk][2] = pack_bf16(e[4], e[5]);
-        pf[kk][3] = pack_bf16(e[6], e[7]);
-      }
-      for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
-      for (int j = 0; j < HD / 8; ++j) {
-        o[4 * j + 0] *= corr[0];
-        o[4 * j + 1] *= corr[0];
-        o[4 * j + 2] *= corr[1];
-        o[4 * j + 3] *= corr[1];
-      }
+      online_softmax_tile(s_acc, kt, rows, m_run, l_run, corr, pf);
+      rescale_output(o, corr);
       wg_pin(o);
       wg_fence();
       for (int kk = 0; kk < kWgKeys / 16; ++kk) {
