@@ -77,7 +77,7 @@ class Decoder(torch.nn.Module):
         """One token: tok [1] ids, pos [1] its position; writes its K/V at pos, returns the next id."""
         s = self.s
         x = F.embedding(tok, self.emb)[None]  # [1, 1, d]
-        visible = (torch.arange(self.k_cache.shape[3], device=tok.device) <= pos)[None, None, None, :]
+        visible = torch.arange(self.k_cache.shape[3], device=tok.device) <= pos
         for i in range(s.layers):
             h = rms_norm(x, self.n1[i])
             q, k, v = F.linear(h, self.wqkv[i]).split([s.heads * s.hd, s.kv_heads * s.hd, s.kv_heads * s.hd], -1)
@@ -85,12 +85,27 @@ class Decoder(torch.nn.Module):
             k = rotary(k.view(1, 1, s.kv_heads, s.hd).transpose(1, 2), pos, s)
             self.k_cache[i].index_copy_(2, pos, k)
             self.v_cache[i].index_copy_(2, pos, v.view(1, 1, s.kv_heads, s.hd).transpose(1, 2))
-            o = F.scaled_dot_product_attention(q, self.k_cache[i], self.v_cache[i], attn_mask=visible, enable_gqa=True)
-            x = x + F.linear(o.transpose(1, 2).reshape(1, 1, s.heads * s.hd), self.wo[i])
+            o = gqa_attention(q, self.k_cache[i], self.v_cache[i], visible, s)
+            x = x + F.linear(o.reshape(1, 1, s.heads * s.hd), self.wo[i])
             gate, up = F.linear(rms_norm(x, self.n2[i]), self.w13[i]).chunk(2, -1)
             x = x + F.linear(F.silu(gate) * up, self.w2[i])
-        logits = F.linear(rms_norm(x, self.norm), self.lm_head)
-        return logits[0, -1].argmax(-1, keepdim=True)
+        logits = F.linear(rms_norm(x, self.norm), self.lm_head)[0, -1]
+        return logits.argmax(-1, keepdim=True), logits
+
+
+def gqa_attention(q, k_cache, v_cache, visible, s):
+    """One query token against the static cache, written so that inductor fuses it into kernels that
+    read each cached K and V once: the query heads of a group share their KV head by a reshape,
+    not by copying the cache four times. (The first GPU run used SDPA with a boolean mask and
+    enable_gqa: FlashAttention takes no mask, so PyTorch picks another path, and the step ran at
+    54 tokens/s at 8k and 17 at 32k, 833 and 322 GB/s of needed bytes: far too slow to be a strong
+    peer.) q [1, heads, 1, hd], caches [1, kv_heads, slots, hd]."""
+    group = s.heads // s.kv_heads
+    qg = q.reshape(s.kv_heads, group, s.hd)  # products in the cache's type, fp32 accumulation
+    scores = torch.bmm(qg, k_cache[0].transpose(1, 2)).float() * s.hd ** -0.5
+    scores = scores.masked_fill(~visible.view(1, 1, -1), float("-inf"))
+    p = torch.softmax(scores, -1).to(q.dtype)
+    return torch.bmm(p, v_cache[0]).view(1, 1, s.heads, s.hd)
 
 
 def rms_norm(x, scale, eps=1e-5):
@@ -111,19 +126,23 @@ def measure(model, step, length, steps, device):
     s = model.s
     model.new_cache(length + steps + 2)
     tok = torch.tensor([1], device=device)
-    times, first_call_s, matches_eager = [], None, None
+    times, first_call_s, matches_eager, eager_rel_error = [], None, None, None
     for t in range(steps + 2):
         pos = torch.tensor([length + t], device=device)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        if t == 0:  # the compiled step must give the eager step's token (the cache write is the same)
-            eager = model(tok, pos).clone()
+        if t == 0:  # the compiled step must compute what the eager step does (the cache write is the same)
+            eager = model(tok, pos)[1].float().clone()
             if device.type == "cuda":
                 torch.cuda.synchronize()
         t0 = time.perf_counter()
-        tok = step(tok, pos).clone()
+        nxt, logits = step(tok, pos)
+        tok = nxt.clone()
         if t == 0:
-            matches_eager = bool((tok == eager).all())
+            # Random weights give near-ties among the top logits, so a bf16 argmax may differ where
+            # the computation agrees: compare the logits themselves.
+            eager_rel_error = float((logits.float() - eager).norm() / eager.norm())
+            matches_eager = eager_rel_error < 2e-2
         if device.type == "cuda":
             torch.cuda.synchronize()
         dt = time.perf_counter() - t0
@@ -137,7 +156,7 @@ def measure(model, step, length, steps, device):
     cache_bytes = 2 * s.layers * s.kv_heads * (length + 1) * s.hd * el  # the part a step must read
     weight_bytes = sum(p.numel() * p.element_size() for name, p in model.named_parameters() if name != "emb")
     return {"prompt_tokens": length, "decode_steps": steps, "step_s_median": median, "decode_tok_per_s": 1.0 / median,
-            "first_call_s": first_call_s, "matches_eager": matches_eager, "cache_gib": cache_bytes / 2**30, "weights_gib": weight_bytes / 2**30,
+            "first_call_s": first_call_s, "matches_eager": matches_eager, "eager_logits_rel_error": eager_rel_error, "cache_gib": cache_bytes / 2**30, "weights_gib": weight_bytes / 2**30,
             "read_gb_per_s": (cache_bytes + weight_bytes) / median / 1e9}
 
 
