@@ -6,11 +6,14 @@
 // mma.sync FlashAttention-2 kernel. Their outputs are compared
 // with each other on every shape (relative L2), so a fast wrong kernel shows.
 // bench/peers/attention_peers.py measures PyTorch's FlashAttention-2 and cuDNN on the same shapes.
-// Options: --lengths 8192,32768,131072  --reps N
+// --parts 1: also the wgmma kernel with one stage left out (attention_parts.h), whole prompts
+// only: the milliseconds each stage costs, and what the stages fail to overlap.
+// Options: --lengths 8192,32768,131072  --reps N  --parts 0|1
 #include <cuda_bf16.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -21,6 +24,7 @@
 #include "bench_report.h"
 #include "gpu_peaks.h"
 #include "hd/kernels/attention.h"
+#include "hd/kernels/attention_parts.h"
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/cuda_context.h"
 #include "hd/kernels/device.h"
@@ -63,6 +67,28 @@ double relative_l2(const std::vector<__nv_bfloat16>& a, const std::vector<__nv_b
   return std::sqrt(num / std::max(den, 1e-30));
 }
 
+// Median milliseconds of `reps` launches after one warm-up, by CUDA events on the context's stream.
+double median_ms(hd::CudaContext& ctx, int reps, const std::function<void()>& launch) {
+  cudaEvent_t start, stop;
+  HD_CUDA_CHECK(cudaEventCreate(&start));
+  HD_CUDA_CHECK(cudaEventCreate(&stop));
+  launch();
+  std::vector<float> ms;
+  for (int r = 0; r < reps; ++r) {
+    HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
+    launch();
+    HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
+    HD_CUDA_CHECK(cudaEventSynchronize(stop));
+    float t = 0;
+    HD_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
+    ms.push_back(t);
+  }
+  HD_CUDA_CHECK(cudaEventDestroy(start));
+  HD_CUDA_CHECK(cudaEventDestroy(stop));
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,6 +99,7 @@ int main(int argc, char** argv) {
   }
   const auto lengths = parse_lengths(hd::bench::arg_text(argc, argv, "--lengths", "8192,32768,131072"));
   const int reps = hd::bench::arg_int(argc, argv, "--reps", 3);
+  const bool parts = hd::bench::arg_int(argc, argv, "--parts", 0) != 0;
   CudaContext ctx;
   bench::BenchReport report("attention");
   const bench::GpuPeaks peaks = bench::measure_gpu_peaks(ctx);
@@ -88,9 +115,6 @@ int main(int argc, char** argv) {
   fill_random<<<1024, 256, 0, ctx.stream()>>>(q.data(), static_cast<long long>(q.size()), 3u);
   HD_CHECK_LAUNCH();
 
-  cudaEvent_t start, stop;
-  HD_CUDA_CHECK(cudaEventCreate(&start));
-  HD_CUDA_CHECK(cudaEventCreate(&stop));
   for (const long long L : lengths) {
     for (const std::string mode : {"full", "chunk"}) {
       if (mode == "chunk" && L <= kChunk) continue;
@@ -105,19 +129,7 @@ int main(int argc, char** argv) {
       kernels.emplace_back("fa2", AttentionKernel::fa2);
       std::vector<__nv_bfloat16> first_out;
       for (const auto& [name, kernel] : kernels) {
-        causal_attention(p, ctx.stream(), kernel);  // warm-up
-        std::vector<float> ms;
-        for (int r = 0; r < reps; ++r) {
-          HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
-          causal_attention(p, ctx.stream(), kernel);
-          HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
-          HD_CUDA_CHECK(cudaEventSynchronize(stop));
-          float t = 0;
-          HD_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
-          ms.push_back(t);
-        }
-        std::sort(ms.begin(), ms.end());
-        const double s = ms[ms.size() / 2] / 1e3;
+        const double s = median_ms(ctx, reps, [&, kernel = kernel] { causal_attention(p, ctx.stream(), kernel); }) / 1e3;
         const double tflops = attention_flops(rows, first) / s / 1e12;
         std::vector<__nv_bfloat16> got(static_cast<size_t>(rows) * kHeads * kHeadDim);
         HD_CUDA_CHECK(cudaMemcpyAsync(got.data(), out.data(), got.size() * sizeof(__nv_bfloat16), cudaMemcpyDeviceToHost,
@@ -130,10 +142,24 @@ int main(int argc, char** argv) {
                         {"tflops", tflops}, {"vs_gemm_peak", tflops / peaks.gemm_tflops},
                         {"rel_l2_vs_first_kernel", diff}});
       }
+      if (parts && hopper && mode == "full") {
+        const std::pair<const char*, WgmmaLeaveOut> variants[] = {{"wgmma", WgmmaLeaveOut::nothing},
+                                                                  {"wgmma without S=QK^T", WgmmaLeaveOut::scores_gemm},
+                                                                  {"wgmma without softmax", WgmmaLeaveOut::softmax},
+                                                                  {"wgmma without O+=PV", WgmmaLeaveOut::pv_gemm}};
+        double whole_ms = 0;
+        for (const auto& [name, part] : variants) {
+          const double ms = median_ms(ctx, reps, [&, part = part] { wgmma_attention_leaving_out(p, ctx.stream(), part); });
+          if (part == WgmmaLeaveOut::nothing) whole_ms = ms;
+          report.add_row({{"kernel", name}, {"mode", "parts"}, {"tokens", L}, {"query_rows", rows}, {"ms", ms},
+                          {"stage_ms", whole_ms - ms}});
+        }
+      }
     }
   }
   report.note("full: one call over the whole prompt; chunk: the last 8192-token chunk of a chunked prefill");
   report.note("rel_l2_vs_first_kernel: output of this kernel against the first kernel listed for the shape");
+  if (parts) report.note("parts: the wgmma kernel with one stage left out (wrong outputs by design); stage_ms: what that stage costs");
   report.print_table(std::cout);
   std::cout << "results: " << report.write_json().string() << "\n";
   return 0;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "hd/kernels/attention.h"
+#include "hd/kernels/attention_parts.h"
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/cuda_context.h"
 #include "attention_decode.cuh"
@@ -168,9 +169,10 @@ CUtensorMap cache_tensor_map(const __nv_bfloat16* cache, long long keys, int wid
 }
 
 // The Hopper kernels: one block per (head, 128 query rows), TMA maps over the visible keys, the
-// shared memory opt-in once per kernel.
-template <class Smem, class Kernel>
-void launch_hopper(Kernel kernel, const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
+// shared memory opt-in once per kernel (the kernel is a template argument so that each one,
+// variants of one template included, gets its own opt-in).
+template <class Smem, auto kernel>
+void launch_hopper(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
   using namespace attention_detail;
   const int smem = static_cast<int>(sizeof(Smem)) + 1024;  // + room to align the ring to 1024 bytes
   static const bool configured = [&] {
@@ -187,11 +189,27 @@ void launch_hopper(Kernel kernel, const AttentionParams<__nv_bfloat16>& p, cudaS
 }
 
 void launch_wgmma_tma(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
-  launch_hopper<attention_detail::WgmmaTmaSmem>(attention_detail::wgmma_tma_attention_kernel, p, stream);
+  using attention_detail::wgmma_tma_attention_kernel;
+  launch_hopper<attention_detail::WgmmaTmaSmem, wgmma_tma_attention_kernel<WgmmaLeaveOut::nothing>>(p, stream);
 }
 
 void launch_wgmma_overlap(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream) {
-  launch_hopper<attention_detail::WgmmaOverlapSmem>(attention_detail::wgmma_overlap_attention_kernel, p, stream);
+  launch_hopper<attention_detail::WgmmaOverlapSmem, attention_detail::wgmma_overlap_attention_kernel>(p, stream);
+}
+
+void wgmma_attention_leaving_out(const AttentionParams<__nv_bfloat16>& p, cudaStream_t stream, WgmmaLeaveOut part) {
+  using attention_detail::WgmmaTmaSmem;
+  using attention_detail::wgmma_tma_attention_kernel;
+  if (!attention_wgmma_available() || p.head_dim != 128 || p.rows < 1 || p.heads % p.kv_heads != 0) {
+    throw std::invalid_argument("wgmma_attention_leaving_out: needs an sm_90 device and head_dim 128");
+  }
+  switch (part) {
+    case WgmmaLeaveOut::nothing: return launch_hopper<WgmmaTmaSmem, wgmma_tma_attention_kernel<WgmmaLeaveOut::nothing>>(p, stream);
+    case WgmmaLeaveOut::scores_gemm:
+      return launch_hopper<WgmmaTmaSmem, wgmma_tma_attention_kernel<WgmmaLeaveOut::scores_gemm>>(p, stream);
+    case WgmmaLeaveOut::softmax: return launch_hopper<WgmmaTmaSmem, wgmma_tma_attention_kernel<WgmmaLeaveOut::softmax>>(p, stream);
+    case WgmmaLeaveOut::pv_gemm: return launch_hopper<WgmmaTmaSmem, wgmma_tma_attention_kernel<WgmmaLeaveOut::pv_gemm>>(p, stream);
+  }
 }
 
 bool attention_wgmma_available() {

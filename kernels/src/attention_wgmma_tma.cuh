@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "attention_wgmma.cuh"
+#include "hd/kernels/attention_parts.h"
 
 namespace hd::attention_detail {
 
@@ -185,8 +186,22 @@ __device__ __forceinline__ void rescale_output(float (&o)[64], const float (&cor
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// For WgmmaLeaveOut::softmax: S to bf16 as it is, in the A-operand layout online_softmax_tile writes.
+__device__ __forceinline__ void scores_as_probabilities(const float (&s_acc)[64], uint32_t (&pf)[kWgKeys / 16][4]) {
+  for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+    pf[kk][0] = pack_bf16(s_acc[8 * kk + 0], s_acc[8 * kk + 1]);
+    pf[kk][1] = pack_bf16(s_acc[8 * kk + 2], s_acc[8 * kk + 3]);
+    pf[kk][2] = pack_bf16(s_acc[8 * kk + 4], s_acc[8 * kk + 5]);
+    pf[kk][3] = pack_bf16(s_acc[8 * kk + 6], s_acc[8 * kk + 7]);
+  }
+}
+#endif
+
 // k_map / v_map: 2-D maps over the visible keys of the cache ([keys][kv_heads * 128], boxes of
-// 64 dims x 128 keys, 128-byte swizzle).
+// 64 dims x 128 keys, 128-byte swizzle). kLeaveOut: WgmmaLeaveOut::nothing in production; the
+// other values only time the stages (attention_parts.h).
+template <WgmmaLeaveOut kLeaveOut>
 __global__ void __launch_bounds__(kTmaThreads, 1)
     wgmma_tma_attention_kernel(AttentionParams<__nv_bfloat16> p, const __grid_constant__ CUtensorMap k_map,
                                const __grid_constant__ CUtensorMap v_map) {
@@ -232,25 +247,37 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     if (active) {
       wg_pin(o);
       wg_fence();
-      for (int kk = 0; kk < HD / 16; ++kk) {
-        const uint64_t desc_q = wg_desc(&sm.q[wg][kk / 4][(kk % 4) * 32], 16, 1024);
-        const uint64_t desc_k = wg_desc(&sm.k[s][kk / 4][(kk % 4) * 32], 16, 1024);
-        wg_mma_ss_m64n128k16(s_acc, desc_q, desc_k, kk > 0);
+      if constexpr (kLeaveOut != WgmmaLeaveOut::scores_gemm) {
+        for (int kk = 0; kk < HD / 16; ++kk) {
+          const uint64_t desc_q = wg_desc(&sm.q[wg][kk / 4][(kk % 4) * 32], 16, 1024);
+          const uint64_t desc_k = wg_desc(&sm.k[s][kk / 4][(kk % 4) * 32], 16, 1024);
+          wg_mma_ss_m64n128k16(s_acc, desc_q, desc_k, kk > 0);
+        }
       }
       wg_commit();
     }
     named_arrive(other_turn);
     if (active) {
       wg_wait_all();
-      wg_pin(s_acc);
+      wg_pin(s_acc);  // also makes the scores opaque where their product was left out
       uint32_t pf[kWgKeys / 16][4];
-      online_softmax_tile(s_acc, kt, rows, m_run, l_run, corr, pf);
-      rescale_output(o, corr);
+      if constexpr (kLeaveOut == WgmmaLeaveOut::softmax) {
+        scores_as_probabilities(s_acc, pf);
+      } else {
+        online_softmax_tile(s_acc, kt, rows, m_run, l_run, corr, pf);
+        rescale_output(o, corr);
+      }
       wg_pin(o);
       wg_fence();
-      for (int kk = 0; kk < kWgKeys / 16; ++kk) {
-        const uint64_t desc = wg_desc(&sm.v[s][0][kk * 2048], kWgBlockBytes, 1024);
-        wg_mma_m64n128k16<1>(o, pf[kk], desc, true);
+      if constexpr (kLeaveOut != WgmmaLeaveOut::pv_gemm) {
+        for (int kk = 0; kk < kWgKeys / 16; ++kk) {
+          const uint64_t desc = wg_desc(&sm.v[s][0][kk * 2048], kWgBlockBytes, 1024);
+          wg_mma_m64n128k16<1>(o, pf[kk], desc, true);
+        }
+      } else {
+        uint32_t keep = 0;  // P stays live, so the softmax that makes it is not optimized away
+        for (int kk = 0; kk < kWgKeys / 16; ++kk) keep ^= pf[kk][0] ^ pf[kk][1] ^ pf[kk][2] ^ pf[kk][3];
+        o[0] += __uint_as_float(keep & 0x007fffffu);  // a denormal at most: O is not the point here
       }
       wg_commit();
       wg_wait_all();
