@@ -1,6 +1,8 @@
 // bench_cpu_engine: CPU backend prefill and decode speed on a random-weight model.
 //   --preset 100m (default) | any preset; --prompt 2048; --decode 32; --threads 0 (all)
 //   --model DIR   a model folder instead of a random preset (a real or grafted model)
+//   --long-conv fft,recurrence   the Hyena long convolution methods to time, one prefill each (a
+//                 32k-token prefill of a 1.5B model takes over half an hour on two cores: name one)
 // Peers measured in the same run: OpenBLAS sgemm (the matrix rate the prefill can reach)
 // and memcpy bandwidth (what bounds decode, which reads every weight once per token).
 #include <cblas.h>
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     const int decode_steps = hd::bench::arg_int(argc, argv, "--decode", 32);
     const int threads = hd::bench::arg_int(argc, argv, "--threads", 0);
     const std::string model_dir = hd::bench::arg_text(argc, argv, "--model", "");
+    const std::string methods = hd::bench::arg_text(argc, argv, "--long-conv", "fft,recurrence");
 
     const bool random = model_dir.empty();
     const auto dir = random ? std::filesystem::temp_directory_path() / ("hd-bench-" + preset) : std::filesystem::path(model_dir);
@@ -104,6 +107,7 @@ int main(int argc, char** argv) {
     const double bandwidth = memcpy_gbps(256u << 20);
 
     for (hd::LongConvMethod method : {hd::LongConvMethod::fft, hd::LongConvMethod::recurrence}) {
+      if (methods.find(method == hd::LongConvMethod::fft ? "fft" : "recurrence") == std::string::npos) continue;
       hd::Session session(*backend, ck->fingerprint(), {.long_conv = method, .max_positions = prompt_len + decode_steps + 1});
       t = Clock::now();
       std::vector<float> logits = session.prefill(prompt);
