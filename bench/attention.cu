@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -23,6 +22,7 @@
 #include "bench_args.h"
 #include "bench_report.h"
 #include "gpu_peaks.h"
+#include "gpu_timing.h"
 #include "hd/kernels/attention.h"
 #include "hd/kernels/attention_parts.h"
 #include "hd/kernels/cuda_check.h"
@@ -67,28 +67,6 @@ double relative_l2(const std::vector<__nv_bfloat16>& a, const std::vector<__nv_b
   return std::sqrt(num / std::max(den, 1e-30));
 }
 
-// Median milliseconds of `reps` launches after one warm-up, by CUDA events on the context's stream.
-double median_ms(hd::CudaContext& ctx, int reps, const std::function<void()>& launch) {
-  cudaEvent_t start, stop;
-  HD_CUDA_CHECK(cudaEventCreate(&start));
-  HD_CUDA_CHECK(cudaEventCreate(&stop));
-  launch();
-  std::vector<float> ms;
-  for (int r = 0; r < reps; ++r) {
-    HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
-    launch();
-    HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
-    HD_CUDA_CHECK(cudaEventSynchronize(stop));
-    float t = 0;
-    HD_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
-    ms.push_back(t);
-  }
-  HD_CUDA_CHECK(cudaEventDestroy(start));
-  HD_CUDA_CHECK(cudaEventDestroy(stop));
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -129,7 +107,7 @@ int main(int argc, char** argv) {
       kernels.emplace_back("fa2", AttentionKernel::fa2);
       std::vector<__nv_bfloat16> first_out;
       for (const auto& [name, kernel] : kernels) {
-        const double s = median_ms(ctx, reps, [&, kernel = kernel] { causal_attention(p, ctx.stream(), kernel); }) / 1e3;
+        const double s = bench::median_ms(ctx, reps, [&, kernel = kernel] { causal_attention(p, ctx.stream(), kernel); }, 1) / 1e3;
         const double tflops = attention_flops(rows, first) / s / 1e12;
         std::vector<__nv_bfloat16> got(static_cast<size_t>(rows) * kHeads * kHeadDim);
         HD_CUDA_CHECK(cudaMemcpyAsync(got.data(), out.data(), got.size() * sizeof(__nv_bfloat16), cudaMemcpyDeviceToHost,
@@ -149,7 +127,7 @@ int main(int argc, char** argv) {
                                                                   {"wgmma without O+=PV", WgmmaLeaveOut::pv_gemm}};
         double whole_ms = 0;
         for (const auto& [name, part] : variants) {
-          const double ms = median_ms(ctx, reps, [&, part = part] { wgmma_attention_leaving_out(p, ctx.stream(), part); });
+          const double ms = bench::median_ms(ctx, reps, [&, part = part] { wgmma_attention_leaving_out(p, ctx.stream(), part); }, 1);
           if (part == WgmmaLeaveOut::nothing) whole_ms = ms;
           report.add_row({{"kernel", name}, {"mode", "parts"}, {"tokens", L}, {"query_rows", rows}, {"ms", ms},
                           {"stage_ms", whole_ms - ms}});

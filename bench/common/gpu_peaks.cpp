@@ -6,32 +6,9 @@
 #include <random>
 #include <vector>
 
+#include "gpu_timing.h"
+
 namespace hd::bench {
-namespace {
-
-template <typename F>
-double median_ms(CudaContext& ctx, int reps, F&& work) {
-  cudaEvent_t start, stop;
-  HD_CUDA_CHECK(cudaEventCreate(&start));
-  HD_CUDA_CHECK(cudaEventCreate(&stop));
-  for (int i = 0; i < 3; ++i) work();  // warm up
-  std::vector<double> ms;
-  for (int r = 0; r < reps; ++r) {
-    HD_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
-    work();
-    HD_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
-    HD_CUDA_CHECK(cudaEventSynchronize(stop));
-    float t = 0;
-    HD_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
-    ms.push_back(t);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
-}  // namespace
 
 GpuPeaks measure_gpu_peaks(CudaContext& ctx, int n, int copy_mib, int reps) {
   GpuPeaks out;
