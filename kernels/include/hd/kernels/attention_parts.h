@@ -12,7 +12,7 @@ namespace hd {
 
 enum class WgmmaLeaveOut {
   nothing,      // the production kernel (AttentionKernel::wgmma)
-  scores_gemm,  // S = Q K^T not issued: the softmax runs on stale registers
+  scores_gemm,  // S = Q K^T not issued: the softmax runs on zeroed registers the compiler cannot see through
   softmax,      // no mask, max, exponentials or rescale: S goes to P V as it is
   pv_gemm,      // O += P V not issued (P is still computed and kept live)
 };
