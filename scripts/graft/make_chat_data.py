@@ -3,7 +3,7 @@
 machine):
 
   make_chat_data.py --teacher DIR --train TOKENS.npy --out CHAT.npz [--count 2048] [--batch 256] [--seconds S]
-                    [--summary-share 0.125]
+                    [--summary-share 0.125] [--distractors 0]
 
 Raw documentation teaches a graft the language but not the job it does in the product: reading
 numbered sources, quoting the one that answers, citing it, summarising with citations. So, from
@@ -62,9 +62,19 @@ def excerpt(tok, tokens, rng, parts):
     return None
 
 
-def rendered(title, paras):
-    """context_packer.cpp's render: '## Document: T' then '[n] text' lines, a blank line after."""
-    return f"## Document: {title}\n" + "".join(f"[{n}] {p}\n" for n, p in enumerate(paras, 1)) + "\n"
+def rendered(title, paras, first=1):
+    """context_packer.cpp's render: '## Document: T' then '[n] text' lines, a blank line after; the
+    numbers run on across documents, as there."""
+    return f"## Document: {title}\n" + "".join(f"[{n}] {p}\n" for n, p in enumerate(paras, first)) + "\n"
+
+
+def sources_with_distractors(docs):
+    """Several documents in one "Sources:" block, numbered on across them."""
+    out, first = "", 1
+    for title, paras in docs:
+        out += rendered(title, paras, first)
+        first += len(paras)
+    return out
 
 
 def qwen2_from(w, cfg, device):
@@ -147,6 +157,9 @@ def main():
     p.add_argument("--count", type=int, default=2048)
     p.add_argument("--summary-share", type=float, default=0.125,
                    help="share of excerpts given the summary prompt (the run-4 graft summarized worst: raise it)")
+    p.add_argument("--distractors", type=int, default=0,
+                   help="other excerpts put beside each answer's excerpt, in random order: the product's prompts hold "
+                        "several documents, and the run-5 graft quoted the wrong one")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seconds", type=float, default=0, help="stop starting new batches after this long (0: no limit)")
@@ -179,13 +192,16 @@ def main():
         _, questions = generate(m, tok, [chatml(system, QUESTION_ASK.format(text="\n\n".join(ps))) for _, ps in batch],
                                 48, True, device, end_id, pad_id)
         prompts = []
-        for (title, ps), (q, _) in zip(batch, questions):
+        for i, ((title, ps), (q, _)) in enumerate(zip(batch, questions)):
             question = tok.decode(q).strip().split("\n")[0]
             if rng.random() < a.summary_share or not question.endswith("?"):
                 prompts.append(chatml(SUMMARY_SYSTEM, "Sources:\n\n" + rendered(title, ps) + SUMMARY_ASK))
             else:
-                prompts.append(chatml(ANSWER_SYSTEM, "Sources:\n\n" + rendered(title, ps) + "Question: " + question +
-                                      ANSWER_TAIL))
+                others = [batch[j] for j in rng.sample(range(len(batch)), min(a.distractors + 1, len(batch))) if j != i]
+                docs = [(title, ps)] + others[:a.distractors]
+                rng.shuffle(docs)
+                prompts.append(chatml(ANSWER_SYSTEM, "Sources:\n\n" + sources_with_distractors(docs) + "Question: " +
+                                      question + ANSWER_TAIL))
         enc, replies = generate(m, tok, prompts, 224, False, device, end_id, pad_id)
         for prompt, e, (r, ended) in zip(prompts, enc, replies):
             if not r or not ended:  # cut off at the length limit: often a loop, not worth learning
