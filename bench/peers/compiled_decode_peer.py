@@ -61,31 +61,40 @@ class Decoder(torch.nn.Module):
         self.wo = torch.nn.ParameterList([r(s.d, s.heads * s.hd, scale=s.d ** -0.5) for _ in range(s.layers)])
         self.w13 = torch.nn.ParameterList([r(2 * s.ffn, s.d, scale=s.d ** -0.5) for _ in range(s.layers)])
         self.w2 = torch.nn.ParameterList([r(s.d, s.ffn, scale=s.ffn ** -0.5) for _ in range(s.layers)])
-        self.register_buffer("k_cache", torch.empty(0, device=device, dtype=dtype), persistent=False)
-        self.register_buffer("v_cache", torch.empty(0, device=device, dtype=dtype), persistent=False)
+        # One buffer per layer and per K/V, as gpt-fast keeps them. A single [layers, ...] buffer
+        # written through `cache[i].index_copy_` was functionalized into a copy of the whole cache
+        # for every layer of every step (the 2ca5c0c/ac7d2c0 GPU runs: a step cost 18.7 ms per GiB
+        # of cache, 32 copies of it); a write into a whole buffer is done in place.
+        for i in range(s.layers):
+            self.register_buffer(f"k_cache_{i}", torch.empty(0, device=device, dtype=dtype), persistent=False)
+            self.register_buffer(f"v_cache_{i}", torch.empty(0, device=device, dtype=dtype), persistent=False)
+
+    def caches(self, i):
+        return getattr(self, f"k_cache_{i}"), getattr(self, f"v_cache_{i}")
 
     def new_cache(self, slots):
         """A cache of `slots` positions, random values (a step's cost does not depend on them)."""
         s, p = self.s, self.emb
-        shape = (s.layers, 1, s.kv_heads, slots, s.hd)
-        self.k_cache = torch.empty(0, device=p.device, dtype=p.dtype)
-        self.v_cache = torch.empty(0, device=p.device, dtype=p.dtype)
-        self.k_cache = torch.randn(shape, device=p.device, dtype=p.dtype) * 0.5
-        self.v_cache = torch.randn(shape, device=p.device, dtype=p.dtype) * 0.5
+        shape = (1, s.kv_heads, slots, s.hd)
+        for i in range(s.layers):
+            for name in (f"k_cache_{i}", f"v_cache_{i}"):
+                setattr(self, name, torch.empty(0, device=p.device, dtype=p.dtype))  # free the old one first
+                setattr(self, name, torch.randn(shape, device=p.device, dtype=p.dtype) * 0.5)
 
     def forward(self, tok, pos):
         """One token: tok [1] ids, pos [1] its position; writes its K/V at pos, returns the next id."""
         s = self.s
         x = F.embedding(tok, self.emb)[None]  # [1, 1, d]
-        visible = torch.arange(self.k_cache.shape[3], device=tok.device) <= pos
+        visible = torch.arange(self.k_cache_0.shape[2], device=tok.device) <= pos
         for i in range(s.layers):
+            k_cache, v_cache = self.caches(i)
             h = rms_norm(x, self.n1[i])
             q, k, v = F.linear(h, self.wqkv[i]).split([s.heads * s.hd, s.kv_heads * s.hd, s.kv_heads * s.hd], -1)
             q = rotary(q.view(1, 1, s.heads, s.hd).transpose(1, 2), pos, s)
             k = rotary(k.view(1, 1, s.kv_heads, s.hd).transpose(1, 2), pos, s)
-            self.k_cache[i].index_copy_(2, pos, k)
-            self.v_cache[i].index_copy_(2, pos, v.view(1, 1, s.kv_heads, s.hd).transpose(1, 2))
-            o = gqa_attention(q, self.k_cache[i], self.v_cache[i], visible, s)
+            k_cache.index_copy_(2, pos, k)
+            v_cache.index_copy_(2, pos, v.view(1, 1, s.kv_heads, s.hd).transpose(1, 2))
+            o = gqa_attention(q, k_cache, v_cache, visible, s)
             x = x + F.linear(o.reshape(1, 1, s.heads * s.hd), self.wo[i])
             gate, up = F.linear(rms_norm(x, self.n2[i]), self.w13[i]).chunk(2, -1)
             x = x + F.linear(F.silu(gate) * up, self.w2[i])
@@ -152,7 +161,7 @@ def measure(model, step, length, steps, device):
             times.append(dt)
     times.sort()
     median = times[len(times) // 2]
-    el = model.k_cache.element_size()
+    el = model.k_cache_0.element_size()
     cache_bytes = 2 * s.layers * s.kv_heads * (length + 1) * s.hd * el  # the part a step must read
     weight_bytes = sum(p.numel() * p.element_size() for name, p in model.named_parameters() if name != "emb")
     return {"prompt_tokens": length, "decode_steps": steps, "step_s_median": median, "decode_tok_per_s": 1.0 / median,
