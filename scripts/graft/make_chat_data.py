@@ -3,7 +3,7 @@
 machine):
 
   make_chat_data.py --teacher DIR --train TOKENS.npy --out CHAT.npz [--count 2048] [--batch 256] [--seconds S]
-                    [--summary-share 0.125] [--distractors 0]
+                    [--summary-share 0.125] [--distractors 0] [--faq-share 0]
 
 Raw documentation teaches a graft the language but not the job it does in the product: reading
 numbered sources, quoting the one that answers, citing it, summarising with citations. So, from
@@ -66,6 +66,17 @@ def rendered(title, paras, first=1):
     """context_packer.cpp's render: '## Document: T' then '[n] text' lines, a blank line after; the
     numbers run on across documents, as there."""
     return f"## Document: {title}\n" + "".join(f"[{n}] {p}\n" for n, p in enumerate(paras, first)) + "\n"
+
+
+def rendered_questions(title, sections, first=1):
+    """A questions-and-answers document as render() shows one: each question is the section of the
+    passages under it, given only where it changes: '[n] (QUESTION) text', then '[n+1] text'."""
+    out, n = f"## Document: {title}\n", first
+    for question, paras in sections:
+        for i, p in enumerate(paras):
+            out += f"[{n}] ({question}) {p}\n" if i == 0 else f"[{n}] {p}\n"
+            n += 1
+    return out + "\n"
 
 
 def sources_with_distractors(docs):
@@ -160,6 +171,10 @@ def main():
     p.add_argument("--distractors", type=int, default=0,
                    help="other excerpts put beside each answer's excerpt, in random order: the product's prompts hold "
                         "several documents, and the run-5 graft quoted the wrong one")
+    p.add_argument("--faq-share", type=float, default=0.0,
+                   help="share of summary prompts over a questions-and-answers document (2-3 excerpts, each under the "
+                        "question the teacher wrote for it): the run-6 graft summarized such a document by listing "
+                        "its questions")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seconds", type=float, default=0, help="stop starting new batches after this long (0: no limit)")
@@ -185,30 +200,44 @@ def main():
     end_id, pad_id = tok.token_to_id("<|im_end|>"), tok.token_to_id("<|endoftext|>")
     system = json.load(open(os.path.join(a.teacher, "tokenizer_config.json")))["hyenadesk"]["default_system_prompt"]
 
-    conversations, kinds, dropped = [], {"answer": 0, "summary": 0}, 0
+    conversations, kinds, dropped = [], {"answer": 0, "summary": 0, "faq summary": 0}, 0
     while len(conversations) < a.count:
         batch = [x for x in (excerpt(tok, tokens, rng, parts) for _ in range(a.batch)) if x]
         # The question each excerpt answers, in the teacher's words.
         _, questions = generate(m, tok, [chatml(system, QUESTION_ASK.format(text="\n\n".join(ps))) for _, ps in batch],
                                 48, True, device, end_id, pad_id)
-        prompts = []
+        prompts, faq = [], set()
+        questions_of = [tok.decode(q).strip().split("\n")[0] for q, _ in questions]
+        questions_of = [q if q.endswith("?") else "" for q in questions_of]
         for i, ((title, ps), (q, _)) in enumerate(zip(batch, questions)):
             question = tok.decode(q).strip().split("\n")[0]
             if rng.random() < a.summary_share or not question.endswith("?"):
+                # (Random draws only when the option is on: the default runs keep their earlier data.)
+                asked = ([j for j in rng.sample(range(len(batch)), min(3, len(batch))) if j != i and questions_of[j]]
+                         if a.faq_share and questions_of[i] else [])
+                if asked and rng.random() < a.faq_share:
+                    sections = [(question, ps[:2])] + [(questions_of[j], batch[j][1][:2]) for j in asked[:rng.randint(1, 2)]]
+                    prompts.append(chatml(SUMMARY_SYSTEM, "Sources:\n\n" + rendered_questions(title, sections) +
+                                          SUMMARY_ASK))
+                    faq.add(len(prompts) - 1)
+                    continue
                 prompts.append(chatml(SUMMARY_SYSTEM, "Sources:\n\n" + rendered(title, ps) + SUMMARY_ASK))
             else:
-                others = [batch[j] for j in rng.sample(range(len(batch)), min(a.distractors + 1, len(batch))) if j != i]
-                docs = [(title, ps)] + others[:a.distractors]
-                rng.shuffle(docs)
+                docs = [(title, ps)]
+                if a.distractors:
+                    others = [batch[j] for j in rng.sample(range(len(batch)), min(a.distractors + 1, len(batch))) if j != i]
+                    docs += others[:a.distractors]
+                    rng.shuffle(docs)
                 prompts.append(chatml(ANSWER_SYSTEM, "Sources:\n\n" + sources_with_distractors(docs) + "Question: " +
                                       question + ANSWER_TAIL))
         enc, replies = generate(m, tok, prompts, 224, False, device, end_id, pad_id)
-        for prompt, e, (r, ended) in zip(prompts, enc, replies):
+        for n, (prompt, e, (r, ended)) in enumerate(zip(prompts, enc, replies)):
             if not r or not ended:  # cut off at the length limit: often a loop, not worth learning
                 dropped += 1
                 continue
             conversations.append(np.array(e + r + [end_id], dtype=np.int32))
-            kinds["summary" if prompt.startswith("<|im_start|>system\nYou summarize") else "answer"] += 1
+            kinds["faq summary" if n in faq else "summary" if prompt.startswith("<|im_start|>system\nYou summarize")
+                  else "answer"] += 1
         print(f"make_chat_data: {len(conversations)} conversations, {time.time() - t0:.0f} s", flush=True)
         if a.seconds and time.time() - t0 > a.seconds:
             print(f"make_chat_data: time limit reached with {len(conversations)} of {a.count}", flush=True)
