@@ -7,9 +7,14 @@
 //   --long-conv scan,fft                the Hyena long convolution methods to measure (prefill)
 //   --disk-tier 1                       at the longest length, also write the state as a snapshot
 //                                       file and time a follow-up restored from it
+//   --profile-decode-step N             bracket decode step N (0-based) with cudaProfilerStart/Stop, so
+//                                       `ncu --profile-from-start off` records that one step and no
+//                                       prefill (a profile from the start ran out of time in the
+//                                       prefill's first 333 kernels)
 // Per length: prefill time, time to first token, decode tokens/s, device memory in use,
 // inference cache bytes; against the bf16 GEMM rate and the copy bandwidth measured in the
 // same run. Results are written after every length, so a long run that is cut keeps them.
+#include <cuda_profiler_api.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -54,6 +59,7 @@ int main(int argc, char** argv) {
   try {
     const auto lengths = parse_list(hd::bench::arg_text(argc, argv, "--lengths", "8192,32768,65536,131072"));
     const int decode_steps = hd::bench::arg_int(argc, argv, "--decode", 32);
+    const int profiled_step = hd::bench::arg_int(argc, argv, "--profile-decode-step", -1);
     const int chunk = hd::bench::arg_int(argc, argv, "--chunk", 8192);
     const std::filesystem::path model = hd::bench::arg_text(argc, argv, "--model", "/tmp/hd-7b");
     const std::string methods = hd::bench::arg_text(argc, argv, "--long-conv", "scan");
@@ -115,9 +121,11 @@ int main(int argc, char** argv) {
           const double save_s = since(t);
           std::vector<double> steps;
           for (int s = 0; s < decode_steps; ++s) {
+            if (s == profiled_step) HD_CUDA_CHECK(cudaProfilerStart());
             auto ts = Clock::now();
             logits = session.decode(next);
             steps.push_back(since(ts));
+            if (s == profiled_step) HD_CUDA_CHECK(cudaProfilerStop());
             next = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
           }
           std::sort(steps.begin(), steps.end());
