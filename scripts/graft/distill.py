@@ -115,10 +115,12 @@ def make_mlp_deltas(w, cfg, rank, device):
 
 
 def load_graft(path, mixers, mlp_deltas):
-    """Continues from a graft file written by save_graft (the same pattern and ranks; MLP updates
-    the file lacks start from zero)."""
-    from safetensors.torch import load_file
-    t = load_file(path)
+    """Continues from a graft file written by save_graft or its 8-bit copy (quantize_graft.py; the
+    factors come back as values times scales, the loss the 8-bit file measured), the same pattern
+    and ranks; MLP updates the file lacks start from zero."""
+    import build_hybrid  # reads bf16, float32 and 8-bit graft files alike
+    arrays, _ = build_hybrid.read_safetensors(path)
+    t = {name: torch.from_numpy(a) for name, a in arrays.items()}
     with torch.no_grad():
         for i, m in mlp_deltas.items():
             for n in hm.MlpDelta.NAMES:
