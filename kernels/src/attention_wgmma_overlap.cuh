@@ -124,8 +124,13 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
       named_sync(my_turn);
       wg_pin(o);
       wg_fence();
-      issue_qk(s);     // S of tile t ...
-      issue_pv(prev);  // ... and P V of tile t-1, back to back
+      issue_qk(s);  // S of tile t ...
+      // ... O rescaled for tile t-1's maximum while the tensor cores run it (FlashAttention-3's
+      // place for it: off the path between P V's end and the next turn) ...
+      rescale_output(o, corr);
+      wg_pin(o);
+      wg_fence();
+      issue_pv(prev);  // ... and P V of tile t-1
       named_arrive(other_turn);
       wg_wait<1>();  // S is ready; P V may still run
       wg_pin(s_acc);
@@ -134,12 +139,13 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
       wg_keep(pf);
       wg_pin(o);
       mbar_arrive(&sm.empty[prev]);  // stage t-1 is read to the end
-      rescale_output(o, corr);
       take_next_p();
     }
 
     // The last tile's P V.
     named_sync(my_turn);
+    wg_pin(o);
+    rescale_output(o, corr);
     wg_pin(o);
     wg_fence();
     issue_pv((my_tiles - 1) % S);

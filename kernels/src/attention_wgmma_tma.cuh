@@ -137,17 +137,31 @@ __device__ __forceinline__ void online_softmax_tile(float (&s_acc)[64], long lon
                                                     float (&m_run)[2], float (&l_run)[2], float (&corr)[2],
                                                     uint32_t (&pf)[kWgKeys / 16][4]) {
   const bool needs_mask = kt + kWgKeys - 1 > c.wg_first_pos || kt + kWgKeys > c.key_count;
-  float tile_max[2] = {-INFINITY, -INFINITY};
-  for (int j = 0; j < kWgKeys / 8; ++j) {
-    for (int e = 0; e < 4; ++e) {
-      if (needs_mask) {
+  if (needs_mask) {
+    for (int j = 0; j < kWgKeys / 8; ++j) {
+      for (int e = 0; e < 4; ++e) {
         const long long key = kt + 8 * j + 2 * (c.lane % 4) + (e & 1);
         const long long pos = e < 2 ? c.pos_lo : c.pos_hi;
         if (key > pos || key >= c.key_count) s_acc[4 * j + e] = -INFINITY;
       }
-      tile_max[e / 2] = fmaxf(tile_max[e / 2], s_acc[4 * j + e]);
     }
   }
+  // Row maxima as trees (depth 5 over a row's 32 values, not a 32-long chain): a scheduler has
+  // only one or two consumer warps to issue from, so the softmax's dependent chains, not the
+  // instruction count, set its length (bench/results/attention-parts-and-prefill-h200-ac7d2c0.md).
+  static_assert(kWgKeys == 128, "the trees below are written for 16 column pairs a row");
+  float part[2][16];
+  for (int j = 0; j < 16; ++j) {
+    part[0][j] = fmaxf(s_acc[4 * j + 0], s_acc[4 * j + 1]);
+    part[1][j] = fmaxf(s_acc[4 * j + 2], s_acc[4 * j + 3]);
+  }
+  for (int w = 8; w >= 1; w /= 2) {
+    for (int j = 0; j < w; ++j) {
+      part[0][j] = fmaxf(part[0][j], part[0][j + w]);
+      part[1][j] = fmaxf(part[1][j], part[1][j + w]);
+    }
+  }
+  float tile_max[2] = {part[0][0], part[1][0]};
   float neg_base[2];
   for (int r = 0; r < 2; ++r) {
     tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
@@ -157,21 +171,29 @@ __device__ __forceinline__ void online_softmax_tile(float (&s_acc)[64], long lon
     m_run[r] = m_new;
     neg_base[r] = m_new == -INFINITY ? 0.f : -m_new;
   }
-  float row_sum[2] = {0.f, 0.f};
+  // The probabilities, and their row sums as trees too (reusing part[][] for the pair sums).
   for (int kk = 0; kk < kWgKeys / 16; ++kk) {
     float e[8];
     for (int u = 0; u < 4; ++u) {
       e[u] = fast_exp2(fmaf(s_acc[8 * kk + u], c.scale_log2, neg_base[u / 2]));
       e[4 + u] = fast_exp2(fmaf(s_acc[8 * kk + 4 + u], c.scale_log2, neg_base[u / 2]));
     }
-    row_sum[0] += e[0] + e[1] + e[4] + e[5];
-    row_sum[1] += e[2] + e[3] + e[6] + e[7];
+    part[0][2 * kk] = e[0] + e[1];
+    part[0][2 * kk + 1] = e[4] + e[5];
+    part[1][2 * kk] = e[2] + e[3];
+    part[1][2 * kk + 1] = e[6] + e[7];
     pf[kk][0] = pack_bf16(e[0], e[1]);
     pf[kk][1] = pack_bf16(e[2], e[3]);
     pf[kk][2] = pack_bf16(e[4], e[5]);
     pf[kk][3] = pack_bf16(e[6], e[7]);
   }
-  for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + row_sum[r];
+  for (int w = 8; w >= 1; w /= 2) {
+    for (int j = 0; j < w; ++j) {
+      part[0][j] += part[0][j + w];
+      part[1][j] += part[1][j + w];
+    }
+  }
+  for (int r = 0; r < 2; ++r) l_run[r] = l_run[r] * corr[r] + part[r][0];
 }
 
 // O *= corr, row by row (the accumulator layout: elements 0, 1 of a quad are row r_lo, 2, 3 r_lo + 8).
