@@ -244,7 +244,7 @@ void causal_attention(const AttentionParams<T>& p, cudaStream_t stream, Attentio
       case AttentionKernel::automatic:
         // A few rows (decode, short follow-ups) stay on the warp kernel: a 64-row tile would be
         // mostly idle.
-        if (p.rows >= 16 && p.head_dim == 128) return hopper ? launch_wgmma_tma(p, stream) : launch_fa2<128>(p, stream);
+        if (p.rows >= 16 && p.head_dim == 128) return hopper ? launch_wgmma_overlap(p, stream) : launch_fa2<128>(p, stream);
         if (p.rows >= 16 && p.head_dim == 64) return launch_fa2<64>(p, stream);
         break;
       case AttentionKernel::wgmma:
