@@ -5,6 +5,7 @@
 
 #include "gemv.cuh"
 #include "hd/kernels/cuda_check.h"
+#include "hd/kernels/elementwise.h"
 
 namespace hd {
 
@@ -24,8 +25,8 @@ void linear(cublasHandle_t handle, const void* x, const void* w, void* y, cudaDa
       gemv_bf16_applies(x, w, in)) {
     cudaStream_t stream = nullptr;
     HD_CUBLAS_CHECK(cublasGetStream(handle, &stream));
-    gemv_bf16(static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), y, out_type == CUDA_R_32F,
-              in, out, stream);
+    gemv_bf16(static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), nullptr, y,
+              out_type == CUDA_R_32F, in, out, stream);
     return;
   }
   // cuBLAS is column-major: the row-major y[rows,out] is y^T[out,rows] in column-major,
@@ -33,6 +34,22 @@ void linear(cublasHandle_t handle, const void* x, const void* w, void* y, cudaDa
   const float alpha = 1.f, beta = 0.f;
   HD_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &alpha, w, in_type, in, x, in_type,
                                in, &beta, y, out_type, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+void linear_bias_bf16(cublasHandle_t handle, const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias,
+                      __nv_bfloat16* y, int rows, int in, int out) {
+  if (rows == 1 && in > 0 && out > 0 && gemv_bf16_applies(x, w, in)) {
+    cudaStream_t stream = nullptr;
+    HD_CUBLAS_CHECK(cublasGetStream(handle, &stream));
+    gemv_bf16(x, w, bias, y, false, in, out, stream);
+    return;
+  }
+  linear_bf16(handle, x, w, y, rows, in, out);
+  if (rows > 0) {
+    cudaStream_t stream = nullptr;
+    HD_CUBLAS_CHECK(cublasGetStream(handle, &stream));
+    bias_add<__nv_bfloat16>(y, bias, rows, out, stream);
+  }
 }
 
 }  // namespace hd

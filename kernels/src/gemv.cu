@@ -1,7 +1,11 @@
-// y[out] = x[in] * w[out, in]^T for one row (decode): a warp per output row, 16-byte loads of
-// the weight row across the warp, float32 accumulation. Reads each weight once, which is
-// all a one-token step can do; cuBLAS's general kernels leave bandwidth unused at n = 1.
+// y[out] = x[in] * w[out, in]^T (+ bias[out]) for one row (decode): a warp per output row,
+// 16-byte loads of the weight row across the warp, float32 accumulation. Reads each weight once,
+// which is all a one-token step can do; cuBLAS's general kernels leave bandwidth unused at n = 1.
+// The bias rides in the epilogue: a decode step has ~400 launches that move almost no bytes, and a
+// separate bias pass was 32 of them (bench/results/attention-fa3-speed-and-peers-h200-b9a0492.md).
 #include <cuda_bf16.h>
+
+#include <type_traits>
 
 #include "gemv.cuh"
 #include "hd/kernels/cuda_check.h"
@@ -20,7 +24,7 @@ __device__ __forceinline__ __nv_bfloat16 store_as<__nv_bfloat16>(float v) { retu
 
 template <typename Out>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __nv_bfloat16* x, const __nv_bfloat16* w, Out* y,
-                                                            int in, int out) {
+                                                            const __nv_bfloat16* bias, int in, int out) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row = blockIdx.x * kWarps + warp;
   if (row >= out) return;
@@ -39,7 +43,14 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __nv_bfloat16* 
     }
   }
   for (int o = 16; o > 0; o /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, o);
-  if (lane == 0) y[row] = store_as<Out>(acc);
+  if (lane == 0) {
+    if (bias) {
+      // As the two-step form rounds: the product to the output type, then the sum.
+      if constexpr (std::is_same_v<Out, __nv_bfloat16>) acc = __bfloat162float(__float2bfloat16(acc));
+      acc += __bfloat162float(bias[row]);
+    }
+    y[row] = store_as<Out>(acc);
+  }
 }
 
 }  // namespace
@@ -48,11 +59,11 @@ bool gemv_bf16_applies(const void* x, const void* w, int in) {
   return in % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
 }
 
-void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, void* y, bool y_float, int in, int out,
-               cudaStream_t stream) {
+void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias, void* y, bool y_float,
+               int in, int out, cudaStream_t stream) {
   const unsigned grid = static_cast<unsigned>((out + kWarps - 1) / kWarps);
-  if (y_float) gemv_kernel<float><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<float*>(y), in, out);
-  else gemv_kernel<__nv_bfloat16><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<__nv_bfloat16*>(y), in, out);
+  if (y_float) gemv_kernel<float><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<float*>(y), bias, in, out);
+  else gemv_kernel<__nv_bfloat16><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<__nv_bfloat16*>(y), bias, in, out);
   HD_CHECK_LAUNCH();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// One-row bf16 matrix-vector product (see gemv.cu), used by linear() when rows == 1.
+// One-row bf16 matrix-vector product (see gemv.cu), used by linear() and linear_bias_bf16() when
+// rows == 1.
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
@@ -7,7 +8,8 @@ namespace hd {
 
 // True when x and w are 16-byte aligned and `in` is a multiple of 8.
 bool gemv_bf16_applies(const void* x, const void* w, int in);
-void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, void* y, bool y_float, int in, int out,
-               cudaStream_t stream);
+// bias: nullptr, or `out` values added to the product (after rounding it to bf16 when y is bf16).
+void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias, void* y, bool y_float,
+               int in, int out, cudaStream_t stream);
 
 }  // namespace hd

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hd/kernels/cuda_context.h"
+#include "hd/kernels/elementwise.h"
 #include "hd/kernels/gemm.h"
 #include "support/temp_dir.h"
 
@@ -47,6 +48,45 @@ TEST_P(CudaGemm, LinearBf16MatchesCpu) {
   }
   // Inputs are exact; float32 accumulation plus one bf16 rounding of the output.
   EXPECT_LT(std::sqrt(num / den), 4e-3);
+}
+
+// A linear layer with a bias, as the model's projections have: one launch for one row (the bias in
+// the GEMV's epilogue), cuBLAS plus a bias pass otherwise. Both must give exactly what the product
+// followed by bias_add gives (the decode step and the prompt path must agree), and be right.
+TEST_P(CudaGemm, LinearBiasBf16EqualsProductThenBias) {
+  HD_REQUIRE_CUDA_DEVICE();
+  const int rows = GetParam(), in = 1024, out = 200;
+  std::mt19937 gen(22);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<__nv_bfloat16> x(rows * in), w(out * in), bias(out);
+  for (auto& v : x) v = __float2bfloat16(u(gen));
+  for (auto& v : w) v = __float2bfloat16(u(gen));
+  for (auto& v : bias) v = __float2bfloat16(8.f * u(gen));  // large enough that a lost bias shows
+
+  CudaContext ctx;
+  DeviceBuffer<__nv_bfloat16> dx(x.size()), dw(w.size()), db(bias.size()), fused(static_cast<size_t>(rows) * out),
+      two_step(fused.size());
+  dx.upload(x, ctx.stream());
+  dw.upload(w, ctx.stream());
+  db.upload(bias, ctx.stream());
+  HD_CUDA_CHECK(cudaMemsetAsync(fused.data(), 0xff, fused.bytes(), ctx.stream()));
+  linear_bias_bf16(ctx.cublas(), dx.data(), dw.data(), db.data(), fused.data(), rows, in, out);
+  linear_bf16(ctx.cublas(), dx.data(), dw.data(), two_step.data(), rows, in, out);
+  bias_add<__nv_bfloat16>(two_step.data(), db.data(), rows, out, ctx.stream());
+  const std::vector<__nv_bfloat16> got = fused.download(ctx.stream()), want = two_step.download(ctx.stream());
+
+  double num = 0, den = 0;
+  for (int r = 0; r < rows; ++r) {
+    for (int o = 0; o < out; ++o) {
+      const size_t i = static_cast<size_t>(r) * out + o;
+      ASSERT_EQ(__bfloat162float(got[i]), __bfloat162float(want[i])) << "row " << r << " col " << o;
+      double exact = __bfloat162float(bias[o]);
+      for (int k = 0; k < in; ++k) exact += double(__bfloat162float(x[r * in + k])) * __bfloat162float(w[o * in + k]);
+      num += (__bfloat162float(got[i]) - exact) * (__bfloat162float(got[i]) - exact);
+      den += exact * exact;
+    }
+  }
+  EXPECT_LT(std::sqrt(num / den), 6e-3);  // two bf16 roundings
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, CudaGemm, ::testing::Values(77, 1));

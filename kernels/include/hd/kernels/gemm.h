@@ -15,4 +15,10 @@ void linear_bf16(cublasHandle_t handle, const __nv_bfloat16* x, const __nv_bfloa
 void linear(cublasHandle_t handle, const void* x, const void* w, void* y, cudaDataType in_type, cudaDataType out_type,
             int rows, int in, int out);
 
+// y = x * w^T + bias[out], bf16. One row (decode) is one launch, the bias added in the GEMV's
+// epilogue; more rows are cuBLAS then a bias pass. Rounds as the two-step form does: the product
+// to bf16, then the sum.
+void linear_bias_bf16(cublasHandle_t handle, const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias,
+                      __nv_bfloat16* y, int rows, int in, int out);
+
 }  // namespace hd
