@@ -9,8 +9,9 @@
 // registers; a stage is released one tile later, so the K/V ring has three stages (two would leave
 // the producer nothing to prefetch into while both are held).
 //
-// Selected by AttentionKernel::wgmma_overlap (bench_attention compares it with AttentionKernel::wgmma
-// in the same run); the automatic choice stays on the measured kernel until this one is measured.
+// The automatic choice on Hopper since b9a0492 (696 against 609 TFLOP/s for AttentionKernel::wgmma
+// at 32k, bench/results/attention-fa3-speed-and-peers-h200-b9a0492.md); bench_attention still
+// runs both in the same run.
 #include <cuda.h>
 #include <cuda_bf16.h>
 

@@ -28,10 +28,11 @@ struct AttentionParams {
 std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long keys);
 
 // Which kernel serves a multi-row bf16 call. automatic: on Hopper (sm_90) with head_dim 128 the
-// wgmma kernel fed by TMA (wgmma), else the mma.sync FlashAttention-2 kernel for head_dim 64/128,
-// else the exact warp kernel. wgmma_overlap: the wgmma kernel with FlashAttention-3's
-// intra-warpgroup overlap, named only by tests and benchmarks until it is measured faster. Tests and
-// benchmarks name one to compare them; a kernel the device or shape cannot run throws.
+// wgmma kernel fed by TMA with FlashAttention-3's intra-warpgroup overlap (wgmma_overlap: 696
+// against 609 TFLOP/s for the plain ping-pong `wgmma` at 32k on an H200,
+// bench/results/attention-fa3-speed-and-peers-h200-b9a0492.md), else the mma.sync
+// FlashAttention-2 kernel for head_dim 64/128, else the exact warp kernel. Tests and benchmarks
+// name one to compare them; a kernel the device or shape cannot run throws.
 enum class AttentionKernel { automatic, wgmma, wgmma_overlap, fa2, warp };
 
 // softmax(q k^T / sqrt(head_dim)) v with float32 scores and accumulation; q head h reads
