@@ -1,5 +1,6 @@
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/elementwise.h"
+#include "gate_activation.cuh"
 #include "numeric.cuh"
 
 namespace hd {
@@ -38,8 +39,7 @@ __global__ void gated_kernel(const T* ab, T* out, int rows, int inner, GateActiv
   if (i >= static_cast<long long>(rows) * inner) return;
   long long r = i / inner, c = i % inner;
   float a = to_f32(ab[r * 2 * inner + c]), b = to_f32(ab[r * 2 * inner + inner + c]);
-  float g = act == GateActivation::silu ? a / (1.0f + expf(-a)) : 0.5f * a * (1.0f + erff(a * 0.70710678118654752f));
-  out[i] = from_f32<T>(g * b);
+  out[i] = from_f32<T>(gate_activation(a, act) * b);
 }
 
 template <typename From, typename To>
@@ -96,9 +96,7 @@ __global__ void gated_kernel8(const T* ab, T* out, int rows, int inner, GateActi
   load8(ab + r * 2 * inner + inner + c, b);
 #pragma unroll
   for (int j = 0; j < 8; ++j) {
-    const float act_a = act == GateActivation::silu ? a[j] / (1.0f + expf(-a[j]))
-                                                    : 0.5f * a[j] * (1.0f + erff(a[j] * 0.70710678118654752f));
-    g[j] = act_a * b[j];
+    g[j] = gate_activation(a[j], act) * b[j];
   }
   store8(out + r * inner + c, g);
 }

@@ -52,4 +52,16 @@ void linear_bias_bf16(cublasHandle_t handle, const __nv_bfloat16* x, const __nv_
   }
 }
 
+void linear_gated_bf16(cublasHandle_t handle, const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* ab,
+                       __nv_bfloat16* y, int rows, int in, int inner, GateActivation act) {
+  cudaStream_t stream = nullptr;
+  HD_CUBLAS_CHECK(cublasGetStream(handle, &stream));
+  if (rows == 1 && in > 0 && inner > 0 && gemv_bf16_applies(x, w, in)) {
+    gemv_gated_bf16(x, w, y, in, inner, act, stream);
+    return;
+  }
+  linear_bf16(handle, x, w, ab, rows, in, 2 * inner);
+  gated_activation<__nv_bfloat16>(ab, y, rows, inner, act, stream);
+}
+
 }  // namespace hd

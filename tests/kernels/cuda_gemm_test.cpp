@@ -89,6 +89,51 @@ TEST_P(CudaGemm, LinearBiasBf16EqualsProductThenBias) {
   EXPECT_LT(std::sqrt(num / den), 6e-3);  // two bf16 roundings
 }
 
+// The MLP's first layer with its gate (w = l1 over l2): one launch for one row, cuBLAS plus the
+// gate pass otherwise. Both activations; exactly what the product followed by
+// gated_activation gives, and close to float64.
+TEST_P(CudaGemm, LinearGatedBf16EqualsProductThenGate) {
+  HD_REQUIRE_CUDA_DEVICE();
+  const int rows = GetParam(), in = 1024, inner = 136;
+  std::mt19937 gen(23);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<__nv_bfloat16> x(rows * in), w(2 * inner * in);
+  for (auto& v : x) v = __float2bfloat16(u(gen));
+  for (auto& v : w) v = __float2bfloat16(0.1f * u(gen));  // products of a few units: both gate regimes
+
+  CudaContext ctx;
+  DeviceBuffer<__nv_bfloat16> dx(x.size()), dw(w.size()), ab(static_cast<size_t>(rows) * 2 * inner),
+      fused(static_cast<size_t>(rows) * inner), two_step(fused.size());
+  dx.upload(x, ctx.stream());
+  dw.upload(w, ctx.stream());
+  for (GateActivation act : {GateActivation::silu, GateActivation::gelu}) {
+    SCOPED_TRACE(act == GateActivation::silu ? "silu" : "gelu");
+    HD_CUDA_CHECK(cudaMemsetAsync(fused.data(), 0xff, fused.bytes(), ctx.stream()));
+    linear_gated_bf16(ctx.cublas(), dx.data(), dw.data(), ab.data(), fused.data(), rows, in, inner, act);
+    linear_bf16(ctx.cublas(), dx.data(), dw.data(), ab.data(), rows, in, 2 * inner);
+    gated_activation<__nv_bfloat16>(ab.data(), two_step.data(), rows, inner, act, ctx.stream());
+    const std::vector<__nv_bfloat16> got = fused.download(ctx.stream()), want = two_step.download(ctx.stream());
+
+    double num = 0, den = 0;
+    for (int r = 0; r < rows; ++r) {
+      for (int j = 0; j < inner; ++j) {
+        const size_t i = static_cast<size_t>(r) * inner + j;
+        ASSERT_EQ(__bfloat162float(got[i]), __bfloat162float(want[i])) << "row " << r << " col " << j;
+        double a = 0, b = 0;
+        for (int k = 0; k < in; ++k) {
+          const double xk = __bfloat162float(x[r * in + k]);
+          a += xk * __bfloat162float(w[static_cast<size_t>(j) * in + k]);
+          b += xk * __bfloat162float(w[static_cast<size_t>(inner + j) * in + k]);
+        }
+        const double g = act == GateActivation::silu ? a / (1 + std::exp(-a)) : 0.5 * a * (1 + std::erf(a / std::sqrt(2.0)));
+        num += (__bfloat162float(got[i]) - g * b) * (__bfloat162float(got[i]) - g * b);
+        den += g * b * g * b;
+      }
+    }
+    EXPECT_LT(std::sqrt(num / den), 1e-2);  // three bf16 roundings
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Rows, CudaGemm, ::testing::Values(77, 1));
 
 }  // namespace
