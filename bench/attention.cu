@@ -2,6 +2,7 @@
 // (32 query heads, 8 kv heads, head dim 128, bf16), against the bf16 GEMM peak of the same run.
 //   full:  one call over a whole prompt of L tokens (queries 0..L-1, keys 0..L-1);
 //   chunk: the last 8192-token chunk of an L-token chunked prefill (queries L-8192..L-1).
+// decode: one query row over an L-token cache, as a decode step calls it (GB/s of cache read).
 // Kernels: wgmma (Hopper), wgmma-overlap (the same plus FA3's intra-warpgroup overlap) and the
 // mma.sync FlashAttention-2 kernel. Their outputs are compared
 // with each other on every shape (relative L2), so a fast wrong kernel shows.
@@ -135,7 +136,40 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // decode: one query row over L keys, launched as the engine's graph launches it (position on the
+  // device, grid sized for the whole buffer, caller scratch). Consecutive calls read different
+  // L-key caches laid end to end in the buffers, so the cache comes from memory, not L2, as it
+  // does in a decode step where the weights stream between the layers.
+  {
+    const long long capacity = max_len;
+    DeviceBuffer<float> scratch(attention_decode_scratch_floats(kHeads, kHeadDim, capacity));
+    HD_CUDA_CHECK(cudaMemsetAsync(scratch.data(), 0, scratch.bytes(), ctx.stream()));
+    DeviceBuffer<long long> position(1);
+    for (const long long L : lengths) {
+      const long long caches = std::max<long long>(1, max_len / L);
+      const int calls = static_cast<int>(std::max<long long>(caches, 16));
+      position.upload(std::vector<long long>{L - 1}, ctx.stream());
+      AttentionParams<__nv_bfloat16> p{q.data(), k.data(), v.data(), out.data(), 1, kHeads, kKvHeads, kHeadDim, L - 1};
+      p.device_position = position.data();
+      p.capacity = capacity;
+      p.decode_scratch = scratch.data();
+      const double ms = bench::median_ms(ctx, reps, [&] {
+        for (int c = 0; c < calls; ++c) {
+          AttentionParams<__nv_bfloat16> at = p;
+          at.k_cache = k.data() + (c % caches) * L * kKvHeads * kHeadDim;
+          at.v_cache = v.data() + (c % caches) * L * kKvHeads * kHeadDim;
+          causal_attention(at, ctx.stream());
+        }
+      }) / calls;
+      const double cache_bytes = 2.0 * L * kKvHeads * kHeadDim * sizeof(__nv_bfloat16);
+      const double tbps = cache_bytes / (ms / 1e3) / 1e12;
+      report.add_row({{"kernel", "decode"}, {"mode", "decode"}, {"tokens", L}, {"query_rows", 1}, {"us", ms * 1e3},
+                      {"cache_tbps", tbps}, {"vs_copy_bw", tbps / peaks.copy_tbps}});
+    }
+  }
+  report.set("measured_copy_tbps", peaks.copy_tbps);
   report.note("full: one call over the whole prompt; chunk: the last 8192-token chunk of a chunked prefill");
+  report.note("decode: one row over L keys (us a call, cache bytes read per second against the copy bandwidth)");
   report.note("rel_l2_vs_first_kernel: output of this kernel against the first kernel listed for the shape");
   if (parts) report.note("parts: the wgmma kernel with one stage left out (wrong outputs by design); stage_ms: what that stage costs");
   report.print_table(std::cout);

@@ -90,43 +90,87 @@ __global__ void attention_kernel(AttentionParams<T> p) {
 
 }  // namespace
 
-// One query row: split the keys over enough blocks to fill the GPU, then merge.
-// Enough splits to give every SM several blocks (a profile at 8k keys: 264 blocks of 256 keys
-// left the kernel latency-bound at 208 us a layer); at most 256 splits of at least 64 keys.
-// The grid is sized for an upper bound of the keys; the kernels divide the keys present.
-long long keys_per_split(long long keys) {
+// One query row (decode). The scratch starts with one counter per head (zero at allocation;
+// the fused kernel leaves it zero), then the splits' partials: [heads, splits] of (m, l) and
+// [heads, splits, head_dim] of acc, for at most min(kMaxSplits, keys / kMinKeysPerSplit) splits.
+// The grid is sized for an upper bound of the keys (a graph's capacity); the kernels divide the
+// keys present.
+std::size_t decode_counter_floats(int heads) { return static_cast<std::size_t>((heads + 3) / 4 * 4); }
+
+long long max_decode_splits(long long keys) {
+  using namespace attention_detail;
+  return std::min<long long>(kMaxSplits, (keys + kMinKeysPerSplit - 1) / kMinKeysPerSplit);
+}
+
+// The generic kernel: enough splits to give every SM several blocks; at most 256 splits of at
+// least 64 keys.
+long long generic_keys_per_split(long long keys) {
   using namespace attention_detail;
   return std::max<long long>(kMinKeysPerSplit, (keys + kMaxSplits - 1) / kMaxSplits);
+}
+
+// The fused bf16 kernel: as many splits as make one wave of resident blocks over the SMs, so
+// each block streams a long key range with a batch always in flight and the merge reads few
+// partials.
+template <int G>
+int wave_splits(int kv_heads) {
+  static thread_local int device_seen = -1, wave_blocks = 0;
+  int device = 0;
+  HD_CUDA_CHECK(cudaGetDevice(&device));
+  if (device != device_seen) {
+    int sms = 0, per_sm = 0;
+    HD_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    HD_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, attention_detail::decode_warp_kernel<G>,
+                                                                attention_detail::kDecodeThreads, 0));
+    wave_blocks = sms * std::max(1, per_sm);
+    device_seen = device;
+  }
+  return std::max(1, wave_blocks / kv_heads);
+}
+
+template <int G>
+void launch_decode_warp(const AttentionParams<__nv_bfloat16>& p, long long keys, float* scratch, cudaStream_t stream) {
+  using namespace attention_detail;
+  const int splits = static_cast<int>(std::min<long long>(max_decode_splits(keys), wave_splits<G>(p.kv_heads)));
+  auto* done = reinterpret_cast<unsigned*>(scratch);
+  float* ml = scratch + decode_counter_floats(p.heads);
+  float* acc = ml + static_cast<std::size_t>(p.heads) * splits * 2;
+  decode_warp_kernel<G><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, ml, acc, done);
+  HD_CHECK_LAUNCH();
 }
 
 template <typename T>
 void launch_decode(const AttentionParams<T>& p, cudaStream_t stream) {
   using namespace attention_detail;
   const long long keys = p.device_position ? p.capacity : p.first_position + 1;  // an upper bound in graph mode
-  const long long per_split = keys_per_split(keys);
-  const int splits = static_cast<int>((keys + per_split - 1) / per_split);
-  float* ml = p.decode_scratch;
-  if (!ml) {
+  float* scratch = p.decode_scratch;
+  if (!scratch) {
     // Without caller scratch: buffers that live as long as the calling thread, sized for the
-    // largest call so far (one device per process today).
+    // largest call so far (one device per process today), zeroed when made.
     static thread_local DeviceBuffer<float> own;
     const std::size_t need = attention_decode_scratch_floats(p.heads, p.head_dim, keys);
-    if (own.size() < need) own = DeviceBuffer<float>(need);
-    ml = own.data();
+    if (own.size() < need) {
+      own = DeviceBuffer<float>(need);
+      HD_CUDA_CHECK(cudaMemsetAsync(own.data(), 0, own.bytes(), stream));
+    }
+    scratch = own.data();
   }
-  float* acc = ml + static_cast<std::size_t>(p.heads) * splits * 2;
-  const dim3 grid(p.kv_heads, splits);
-  const int group = p.heads / p.kv_heads;
-  bool fast = false;
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    fast = p.head_dim == 128;
-    if (fast && group == 1) decode_split_warp_kernel<1><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
-    else if (fast && group == 2) decode_split_warp_kernel<2><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
-    else if (fast && group == 4) decode_split_warp_kernel<4><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
-    else if (fast && group == 8) decode_split_warp_kernel<8><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
-    else fast = false;
+    if (p.head_dim == 128) {
+      switch (p.heads / p.kv_heads) {
+        case 1: return launch_decode_warp<1>(p, keys, scratch, stream);
+        case 2: return launch_decode_warp<2>(p, keys, scratch, stream);
+        case 4: return launch_decode_warp<4>(p, keys, scratch, stream);
+        case 8: return launch_decode_warp<8>(p, keys, scratch, stream);
+        default: break;
+      }
+    }
   }
-  if (!fast) decode_split_kernel<T><<<grid, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
+  const long long per_split = generic_keys_per_split(keys);
+  const int splits = static_cast<int>((keys + per_split - 1) / per_split);
+  float* ml = scratch + decode_counter_floats(p.heads);
+  float* acc = ml + static_cast<std::size_t>(p.heads) * splits * 2;
+  decode_split_kernel<T><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
   HD_CHECK_LAUNCH();
   decode_merge_kernel<T><<<p.heads, kDecodeThreads, 0, stream>>>(p, splits, ml, acc);
   HD_CHECK_LAUNCH();
@@ -221,9 +265,7 @@ bool attention_wgmma_available() {
 }
 
 std::size_t attention_decode_scratch_floats(int heads, int head_dim, long long keys) {
-  const long long per_split = keys_per_split(keys);
-  const std::size_t splits = static_cast<std::size_t>((keys + per_split - 1) / per_split);
-  return static_cast<std::size_t>(heads) * splits * (2 + head_dim);
+  return decode_counter_floats(heads) + static_cast<std::size_t>(heads) * max_decode_splits(keys) * (2 + head_dim);
 }
 
 template <typename T>

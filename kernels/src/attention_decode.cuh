@@ -2,7 +2,8 @@
 // Attention for a single query row (decode) over a long cache, split across the keys
 // ("flash-decoding"): block (kv head, split) loads its key range once, in coalesced tiles
 // through shared memory, for all q heads of the group, and writes a partial (max, sum,
-// weighted values); a second kernel merges the splits per head.
+// weighted values); the splits are merged per head (by a second kernel for the generic kernel,
+// by the last block to finish for the bf16 head-dim-128 kernel).
 // The keys are divided by the number of keys present at run time, not by the grid's capacity:
 // a CUDA graph captured for a 128k-token cache replays at 8k tokens with every split busy (a
 // profile showed a graph sized for capacity spending 69 us a layer in each kernel at 8k).
@@ -141,13 +142,16 @@ __global__ void __launch_bounds__(kDecodeThreads)
   }
 }
 
-// The same partial results, faster, for bf16 caches with head_dim 128 and a group of G query
-// heads per kv head (G in 1, 2, 4, 8): each warp takes batches of 32 / G keys; lane l holds
-// dims 4l..4l+3 of q (all G heads), of each key and of the output accumulators. The G x (32/G)
+// The same attention, faster, for bf16 caches with head_dim 128 and a group of G query heads
+// per kv head (G in 1, 2, 4, 8): each warp takes batches of 32 / G keys; lane l holds dims
+// 4l..4l+3 of q (all G heads), of each key and of the output accumulators. The G x (32/G)
 // partial dot products are summed across the warp by a halving butterfly (31 shuffles for 32
-// sums) that leaves score (head l / (32/G), key l % (32/G)) in lane l. The 4 warps of the block
-// merge through shared memory at the end. (The generic kernel above spent 70 us a layer at 8k
-// keys on the 7B, in serial per-head loops between block barriers.)
+// sums) that leaves score (head l / (32/G), key l % (32/G)) in lane l. Each warp loads its next
+// batch before it works on the current one (G >= 2), so a warp always has a batch in flight. The 4 warps
+// of a block merge through shared memory; the last block of a kv head to finish (a ticket
+// counter in the scratch) merges the splits, so one launch does the whole layer. (Earlier: 64-key
+// splits merged by a second kernel read the 8k-token cache at 1.6 TB/s, 20.8 + 13.3 us a layer
+// in the 8k profile of bench/results/attention-fa3-speed-and-peers-h200-b9a0492.md.)
 // One butterfly step: lanes with bit W set keep the upper W of their 2W values, the others the
 // lower W, and each adds what its partner (lane ^ W) gives up. Compile-time W keeps `part` in
 // registers.
@@ -162,27 +166,94 @@ __device__ __forceinline__ void halve_across_lanes(float (&part)[32], int lane) 
   }
 }
 
+__device__ __forceinline__ void bf16x4_to_float(uint2 raw, float (&out)[4]) {
+  const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+  const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+  out[0] = a.x, out[1] = a.y, out[2] = b.x, out[3] = b.y;
+}
+
+// Merges the `active` splits of kv head kvh's G query heads into p.out. Runs in the last block
+// of the kv head; the partials of the other blocks are read past L1 (__ldcg), which may hold
+// nothing of theirs. m is in log2 units.
+template <int G>
+__device__ void merge_splits(const AttentionParams<__nv_bfloat16>& p, int kvh, int splits, int active,
+                             const float* part_ml, const float* part_acc) {
+  constexpr int D = 128, kWarpsPerBlock = kDecodeThreads / 32;
+  __shared__ float weight[G][kMaxSplits];
+  __shared__ float inv_total[G];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int g = warp; g < G; g += kWarpsPerBlock) {
+    const float* ml = part_ml + static_cast<long long>(kvh * G + g) * splits * 2;
+    float m = -INFINITY;
+    for (int s = lane; s < active; s += 32) m = fmaxf(m, __ldcg(ml + 2 * s));
+    for (int o = 16; o > 0; o /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float l = 0.f;
+    for (int s = lane; s < active; s += 32) {
+      const float ms = __ldcg(ml + 2 * s);
+      const float w = ms == -INFINITY ? 0.f : exp2f(ms - m);
+      weight[g][s] = w;
+      l += __ldcg(ml + 2 * s + 1) * w;
+    }
+    for (int o = 16; o > 0; o /= 2) l += __shfl_xor_sync(0xffffffffu, l, o);
+    if (lane == 0) inv_total[g] = 1.f / l;
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < G * D / 4; i += kDecodeThreads) {
+    const int g = (4 * i) / D, j = (4 * i) % D, h = kvh * G + g;
+    const float4* acc = reinterpret_cast<const float4*>(part_acc + static_cast<long long>(h) * splits * D + j);
+    float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll 4
+    for (int s = 0; s < active; ++s) {
+      const float4 v = __ldcg(acc + static_cast<long long>(s) * (D / 4));
+      const float w = weight[g][s];
+      a.x += v.x * w, a.y += v.y * w, a.z += v.z * w, a.w += v.w * w;
+    }
+    const float inv = inv_total[g];
+    __nv_bfloat162 lo = __floats2bfloat162_rn(a.x * inv, a.y * inv), hi = __floats2bfloat162_rn(a.z * inv, a.w * inv);
+    uint2 packed;
+    packed.x = *reinterpret_cast<unsigned*>(&lo);
+    packed.y = *reinterpret_cast<unsigned*>(&hi);
+    *reinterpret_cast<uint2*>(p.out + h * D + j) = packed;
+  }
+}
+
+// done: one zeroed counter per kv head; the merging block sets it back to zero, so the next
+// call (the next layer, the next graph replay) finds it zero.
 template <int G>
 __global__ void __launch_bounds__(kDecodeThreads)
-    decode_split_warp_kernel(AttentionParams<__nv_bfloat16> p, int splits, float* part_ml, float* part_acc) {
-  constexpr int D = 128, KB = 32 / G, kWarpsPerBlock = kDecodeThreads / 32;
+    decode_warp_kernel(AttentionParams<__nv_bfloat16> p, int splits, float* part_ml, float* part_acc,
+                       unsigned* done) {
+  constexpr int D = 128, KB = 32 / G, kWarpsPerBlock = kDecodeThreads / 32, kStride = kWarpsPerBlock * KB;
   const int kvh = blockIdx.x, split = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kv_width = p.kv_heads * D;
   const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;
   const long long keys_per_split = split_size(keys, splits);
+  const int active = static_cast<int>((keys + keys_per_split - 1) / keys_per_split);
   const long long k0 = split * keys_per_split, k1 = min(keys, k0 + keys_per_split);
-  if (k0 >= k1) return;
+  if (k0 >= k1) return;  // past the keys present: neither counted nor merged
   const float scale_log2 = rsqrtf(static_cast<float>(D)) * 1.4426950408889634f;
+
+  const __nv_bfloat16* kbase = p.k_cache + kvh * D + 4 * lane;
+  const __nv_bfloat16* vbase = p.v_cache + kvh * D + 4 * lane;
+  // Keys past the split reread its last key (masked below), so every load is in bounds.
+  auto load_batch = [&](long long t0, uint2 (&kr)[KB], uint2 (&vr)[KB]) {
+#pragma unroll
+    for (int k = 0; k < KB; ++k) {
+      const long long key = min(t0 + k, k1 - 1);
+      kr[k] = *reinterpret_cast<const uint2*>(kbase + key * kv_width);
+      vr[k] = *reinterpret_cast<const uint2*>(vbase + key * kv_width);
+    }
+  };
+  // Prefetching holds a second batch in registers: with G = 1 (32 keys a batch) that spilled.
+  constexpr bool kPrefetch = G >= 2;
+  long long t0 = k0 + static_cast<long long>(warp) * KB;
+  uint2 k_raw[KB], v_raw[KB];
+  if constexpr (kPrefetch) load_batch(t0, k_raw, v_raw);
 
   float q[G][4];
   for (int g = 0; g < G; ++g) {
-    const uint2 raw = *reinterpret_cast<const uint2*>(p.q + (kvh * G + g) * D + 4 * lane);
-    const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
-    const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
-    q[g][0] = a.x * scale_log2;
-    q[g][1] = a.y * scale_log2;
-    q[g][2] = b.x * scale_log2;
-    q[g][3] = b.y * scale_log2;
+    bf16x4_to_float(*reinterpret_cast<const uint2*>(p.q + (kvh * G + g) * D + 4 * lane), q[g]);
+    for (int e = 0; e < 4; ++e) q[g][e] *= scale_log2;
   }
   float m_run[G], l_run[G], acc[G][4];
   for (int g = 0; g < G; ++g) {
@@ -190,22 +261,16 @@ __global__ void __launch_bounds__(kDecodeThreads)
     l_run[g] = 0.f;
     acc[g][0] = acc[g][1] = acc[g][2] = acc[g][3] = 0.f;
   }
-  const __nv_bfloat16* kbase = p.k_cache + kvh * D + 4 * lane;
-  const __nv_bfloat16* vbase = p.v_cache + kvh * D + 4 * lane;
 
-  for (long long t0 = k0 + static_cast<long long>(warp) * KB; t0 < k1; t0 += kWarpsPerBlock * KB) {
+  for (; t0 < k1; t0 += kStride) {
+    if constexpr (!kPrefetch) load_batch(t0, k_raw, v_raw);
     float kv[KB][4], vv[KB][4];
+#pragma unroll
     for (int k = 0; k < KB; ++k) {
-      const long long key = min(t0 + k, k1 - 1);  // past the end: reread the last key, masked below
-      const uint2 kr = *reinterpret_cast<const uint2*>(kbase + key * kv_width);
-      const uint2 vr = *reinterpret_cast<const uint2*>(vbase + key * kv_width);
-      const float2 k01 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&kr.x));
-      const float2 k23 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&kr.y));
-      const float2 v01 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.x));
-      const float2 v23 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&vr.y));
-      kv[k][0] = k01.x, kv[k][1] = k01.y, kv[k][2] = k23.x, kv[k][3] = k23.y;
-      vv[k][0] = v01.x, vv[k][1] = v01.y, vv[k][2] = v23.x, vv[k][3] = v23.y;
+      bf16x4_to_float(k_raw[k], kv[k]);
+      bf16x4_to_float(v_raw[k], vv[k]);
     }
+    if constexpr (kPrefetch) load_batch(t0 + kStride, k_raw, v_raw);  // in flight while this batch is used
     // 32 partial dot products, index g * KB + k, summed across lanes by halving.
     float part[32];
     for (int g = 0; g < G; ++g) {
@@ -243,8 +308,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
     }
   }
 
-  // Merge the warps of the block, then write the split's partial result (m in natural-log
-  // units, as decode_merge_kernel expects).
+  // Merge the warps of the block and write the split's partial result.
   __shared__ float warp_m[kWarpsPerBlock][G], warp_l[kWarpsPerBlock][G];
   __shared__ float warp_acc[kWarpsPerBlock][G][D];
   if (lane == 0) {
@@ -269,10 +333,21 @@ __global__ void __launch_bounds__(kDecodeThreads)
     }
     part_acc[(static_cast<long long>(h) * splits + split) * D + j] = a;
     if (j == 0) {
-      part_ml[(h * splits + split) * 2] = m * 0.6931471805599453f;
+      part_ml[(h * splits + split) * 2] = m;
       part_ml[(h * splits + split) * 2 + 1] = l;
     }
   }
+  // The last block of this kv head merges: every thread's writes are made visible before the
+  // block takes its ticket (the threadFenceReduction pattern of the CUDA samples).
+  __threadfence();
+  __syncthreads();
+  __shared__ bool last;
+  if (threadIdx.x == 0) last = atomicAdd(done + kvh, 1u) == static_cast<unsigned>(active - 1);
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  merge_splits<G>(p, kvh, splits, active, part_ml, part_acc);
+  if (threadIdx.x == 0) done[kvh] = 0;
 }
 
 // One block per head: the splits' maxima and sums reduced once into shared weights, then each

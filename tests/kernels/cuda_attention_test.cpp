@@ -20,34 +20,11 @@ struct Shape {
   long long first_position;
 };
 
-// graph_capacity > 0: a one-row call the way a captured decode graph makes it, the position read
-// from device memory and the launch sized for `graph_capacity` keys.
-double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automatic, long long graph_capacity = 0) {
-  std::mt19937 gen(s.rows * 7 + s.head_dim);
-  std::normal_distribution<float> n(0.f, 1.f);
-  const long long keys = s.first_position + s.rows;
+// Relative L2 error of `out` against softmax(q k^T / sqrt(d)) v computed in float64 from the
+// same bf16 inputs (query row r at position s.first_position + r).
+double relative_error_vs_float64(const Shape& s, const std::vector<__nv_bfloat16>& q, const std::vector<__nv_bfloat16>& k,
+                                 const std::vector<__nv_bfloat16>& v, const std::vector<__nv_bfloat16>& out) {
   const int qw = s.heads * s.head_dim, kvw = s.kv_heads * s.head_dim;
-  std::vector<__nv_bfloat16> q(static_cast<size_t>(s.rows) * qw), k(keys * kvw), v(keys * kvw);
-  for (auto* buf : {&q, &k, &v}) {
-    for (auto& x : *buf) x = __float2bfloat16(n(gen));
-  }
-  CudaContext ctx;
-  DeviceBuffer<__nv_bfloat16> dq(q.size()), dk(k.size()), dv(v.size()), dout(q.size());
-  dq.upload(q, ctx.stream());
-  dk.upload(k, ctx.stream());
-  dv.upload(v, ctx.stream());
-  HD_CUDA_CHECK(cudaMemsetAsync(dout.data(), 0xff, dout.bytes(), ctx.stream()));
-  AttentionParams<__nv_bfloat16> p{dq.data(), dk.data(), dv.data(), dout.data(), s.rows, s.heads, s.kv_heads,
-                                   s.head_dim, s.first_position};
-  DeviceBuffer<long long> position(1);
-  if (graph_capacity > 0) {
-    position.upload(std::vector<long long>{s.first_position}, ctx.stream());
-    p.device_position = position.data();
-    p.capacity = graph_capacity;
-  }
-  causal_attention(p, ctx.stream(), kernel);
-  std::vector<__nv_bfloat16> out = dout.download(ctx.stream());
-
   double num = 0, den = 0;
   const int group = s.heads / s.kv_heads;
   for (int r = 0; r < s.rows; ++r) {
@@ -76,6 +53,35 @@ double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automa
     }
   }
   return std::sqrt(num / den);
+}
+
+// graph_capacity > 0: a one-row call the way a captured decode graph makes it, the position read
+// from device memory and the launch sized for `graph_capacity` keys.
+double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automatic, long long graph_capacity = 0) {
+  std::mt19937 gen(s.rows * 7 + s.head_dim);
+  std::normal_distribution<float> n(0.f, 1.f);
+  const long long keys = s.first_position + s.rows;
+  const int qw = s.heads * s.head_dim, kvw = s.kv_heads * s.head_dim;
+  std::vector<__nv_bfloat16> q(static_cast<size_t>(s.rows) * qw), k(keys * kvw), v(keys * kvw);
+  for (auto* buf : {&q, &k, &v}) {
+    for (auto& x : *buf) x = __float2bfloat16(n(gen));
+  }
+  CudaContext ctx;
+  DeviceBuffer<__nv_bfloat16> dq(q.size()), dk(k.size()), dv(v.size()), dout(q.size());
+  dq.upload(q, ctx.stream());
+  dk.upload(k, ctx.stream());
+  dv.upload(v, ctx.stream());
+  HD_CUDA_CHECK(cudaMemsetAsync(dout.data(), 0xff, dout.bytes(), ctx.stream()));
+  AttentionParams<__nv_bfloat16> p{dq.data(), dk.data(), dv.data(), dout.data(), s.rows, s.heads, s.kv_heads,
+                                   s.head_dim, s.first_position};
+  DeviceBuffer<long long> position(1);
+  if (graph_capacity > 0) {
+    position.upload(std::vector<long long>{s.first_position}, ctx.stream());
+    p.device_position = position.data();
+    p.capacity = graph_capacity;
+  }
+  causal_attention(p, ctx.stream(), kernel);
+  return relative_error_vs_float64(s, q, k, v, dout.download(ctx.stream()));
 }
 
 TEST(CudaAttention, TensorCorePathMatchesFloat64) {
@@ -129,6 +135,55 @@ TEST(CudaAttention, DecodeSizedForGraphCapacityUsesOnlyTheKeysPresent) {
   EXPECT_LT(run_case({1, 32, 8, 128, 60000}, AttentionKernel::automatic, 100001), 1e-2);
   EXPECT_LT(run_case({1, 32, 8, 128, 2999}, AttentionKernel::automatic, 100001), 1e-2);
   EXPECT_LT(run_case({1, 8, 2, 48, 2999}, AttentionKernel::automatic, 100001), 1e-2);  // generic kernel
+}
+
+TEST(CudaAttention, DecodeGraphReplayedAsTheCacheGrowsMatchesFloat64AtEveryStep) {
+  HD_REQUIRE_CUDA_DEVICE();
+  // The engine's decode step: one launch captured in a CUDA graph (position read on the device,
+  // caller scratch zeroed once) and replayed at each position. The merge counters the kernel
+  // keeps in that scratch must be back at zero after every replay, or later steps merge too early.
+  constexpr long long kCapacity = 9000;
+  const Shape shape{1, 32, 8, 128, 0};
+  std::mt19937 gen(11);
+  std::normal_distribution<float> n(0.f, 1.f);
+  const int qw = shape.heads * shape.head_dim, kvw = shape.kv_heads * shape.head_dim;
+  std::vector<__nv_bfloat16> q(qw), k(kCapacity * kvw), v(kCapacity * kvw);
+  for (auto* buf : {&q, &k, &v}) {
+    for (auto& x : *buf) x = __float2bfloat16(n(gen));
+  }
+  CudaContext ctx;
+  DeviceBuffer<__nv_bfloat16> dq(q.size()), dk(k.size()), dv(v.size()), dout(q.size());
+  dq.upload(q, ctx.stream());
+  dk.upload(k, ctx.stream());
+  dv.upload(v, ctx.stream());
+  DeviceBuffer<long long> position(1);
+  DeviceBuffer<float> scratch(attention_decode_scratch_floats(shape.heads, shape.head_dim, kCapacity));
+  HD_CUDA_CHECK(cudaMemsetAsync(scratch.data(), 0, scratch.bytes(), ctx.stream()));
+  AttentionParams<__nv_bfloat16> p{dq.data(), dk.data(), dv.data(), dout.data(), 1, shape.heads, shape.kv_heads,
+                                   shape.head_dim, 0};
+  p.device_position = position.data();
+  p.capacity = kCapacity;
+  p.decode_scratch = scratch.data();
+
+  position.upload(std::vector<long long>{0}, ctx.stream());
+  causal_attention(p, ctx.stream());  // eager first, as the engine's first step is
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  HD_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream(), cudaStreamCaptureModeThreadLocal));
+  causal_attention(p, ctx.stream());
+  HD_CUDA_CHECK(cudaStreamEndCapture(ctx.stream(), &graph));
+  HD_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  for (const long long at : {0LL, 63LL, 64LL, 4095LL, 8999LL, 100LL, 8999LL}) {
+    SCOPED_TRACE("position " + std::to_string(at));
+    position.upload(std::vector<long long>{at}, ctx.stream());
+    HD_CUDA_CHECK(cudaMemsetAsync(dout.data(), 0xff, dout.bytes(), ctx.stream()));
+    HD_CUDA_CHECK(cudaGraphLaunch(exec, ctx.stream()));
+    Shape at_shape = shape;
+    at_shape.first_position = at;
+    EXPECT_LT(relative_error_vs_float64(at_shape, q, k, v, dout.download(ctx.stream())), 1e-2);
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
 }
 
 }  // namespace

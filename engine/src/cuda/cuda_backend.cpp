@@ -256,6 +256,7 @@ class CudaBackend final : public Backend {
       g.position = DeviceBuffer<long long>(1);
       g.attention_scratch = DeviceBuffer<float>(
           attention_decode_scratch_floats(config_.num_attention_heads, config_.head_dim(), s.capacity));
+      HD_CUDA_CHECK(cudaMemsetAsync(g.attention_scratch.data(), 0, g.attention_scratch.bytes(), st));
     }
     auto* io = static_cast<DecodeGraph::Io*>(g.io->data());
     io->token = token;

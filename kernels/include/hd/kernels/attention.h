@@ -20,7 +20,8 @@ struct AttentionParams {
   const long long* device_position = nullptr;
   long long capacity = 0;
   // One-row calls: caller-owned scratch of attention_decode_scratch_floats() floats (graph
-  // replays need fixed addresses); when null, the launcher keeps its own.
+  // replays need fixed addresses), zeroed once when allocated (it holds counters the kernel
+  // leaves at zero); when null, the launcher keeps its own.
   float* decode_scratch = nullptr;
 };
 
