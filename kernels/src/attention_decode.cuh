@@ -13,6 +13,7 @@
 
 #include "hd/kernels/attention.h"
 #include "numeric.cuh"
+#include "overlapped_launch.cuh"
 
 namespace hd::attention_detail {
 
@@ -202,7 +203,7 @@ __device__ void merge_splits(const AttentionParams<__nv_bfloat16>& p, int kvh, i
     const int g = (4 * i) / D, j = (4 * i) % D, h = kvh * G + g;
     const float4* acc = reinterpret_cast<const float4*>(part_acc + static_cast<long long>(h) * splits * D + j);
     float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 4
+#pragma unroll 16  // the loads of 16 splits in flight: this tail is latency, not bandwidth
     for (int s = 0; s < active; ++s) {
       const float4 v = __ldcg(acc + static_cast<long long>(s) * (D / 4));
       const float w = weight[g][s];
@@ -224,6 +225,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
     decode_warp_kernel(AttentionParams<__nv_bfloat16> p, int splits, float* part_ml, float* part_acc,
                        unsigned* done) {
   constexpr int D = 128, KB = 32 / G, kWarpsPerBlock = kDecodeThreads / 32, kStride = kWarpsPerBlock * KB;
+  allow_next_kernel_to_start();  // the output projection's GEMV follows
   const int kvh = blockIdx.x, split = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kv_width = p.kv_heads * D;
   const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;

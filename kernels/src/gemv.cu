@@ -10,6 +10,7 @@
 #include "gate_activation.cuh"
 #include "gemv.cuh"
 #include "hd/kernels/cuda_check.h"
+#include "overlapped_launch.cuh"
 
 namespace hd {
 namespace {
@@ -23,6 +24,56 @@ __device__ __forceinline__ float store_as<float>(float v) { return v; }
 template <>
 __device__ __forceinline__ __nv_bfloat16 store_as<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
 
+// Bytes in flight decide a one-row GEMV's speed: with 4 loads of 16 bytes a lane, the layers
+// that fill one partial wave (4096 or 14336 wide, 512 blocks) read 2.7-3.4 TB/s where the MLP's
+// 28672 rows read 4.0 (decode profile, bench/results/attention-fa3-speed-and-peers-h200-b9a0492.md).
+// kUnroll weight loads a lane are issued before any is used. The products are summed in the same
+// order as one load at a time, so the results do not change.
+constexpr int kUnroll = 8;
+
+// acc += the dot product of 8 bf16 weights and 8 bf16 inputs, pair by pair.
+__device__ __forceinline__ void dot8(uint4 wv, uint4 xv, float& acc) {
+  const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(&wv);
+  const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&xv);
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const float2 a = __bfloat1622float2(w2[k]), b = __bfloat1622float2(x2[k]);
+    acc += a.x * b.x + a.y * b.y;
+  }
+}
+
+// Lane `lane`'s share of row `wr` times x: chunks lane, lane + 32, ... in order. The first
+// kUnroll weight loads are issued before waiting for the previous kernel (which writes x): the
+// weights are constant, so their first bytes arrive while that kernel finishes.
+__device__ __forceinline__ float row_dot(const uint4* wr, const uint4* xr, int chunks, int lane) {
+  float acc = 0.f;
+  int c = lane;
+  uint4 wv[kUnroll];
+  const bool first_full = c + 32 * (kUnroll - 1) < chunks;
+  if (first_full) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) wv[u] = wr[c + 32 * u];
+  }
+  wait_for_previous_kernel();
+  allow_next_kernel_to_start();
+  for (bool loaded = first_full; c + 32 * (kUnroll - 1) < chunks; c += 32 * kUnroll, loaded = false) {
+    if (!loaded) {
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) wv[u] = wr[c + 32 * u];
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const uint4 xv = xr[c + 32 * u];  // a 16-byte load (passed by reference it became eight 4-byte ones)
+      dot8(wv[u], xv, acc);
+    }
+  }
+  for (; c < chunks; c += 32) {
+    const uint4 wv1 = wr[c], xv = xr[c];
+    dot8(wv1, xv, acc);
+  }
+  return acc;
+}
+
 template <typename Out>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __nv_bfloat16* x, const __nv_bfloat16* w, Out* y,
                                                             const __nv_bfloat16* bias, int in, int out) {
@@ -30,19 +81,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __nv_bfloat16* 
   const int row = blockIdx.x * kWarps + warp;
   if (row >= out) return;
   const uint4* wr = reinterpret_cast<const uint4*>(w + static_cast<long long>(row) * in);
-  const uint4* xr = reinterpret_cast<const uint4*>(x);
-  float acc = 0.f;
-#pragma unroll 4
-  for (int c = lane; c < in / 8; c += 32) {
-    const uint4 wv = wr[c], xv = xr[c];
-    const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(&wv);
-    const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&xv);
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const float2 a = __bfloat1622float2(w2[k]), b = __bfloat1622float2(x2[k]);
-      acc += a.x * b.x + a.y * b.y;
-    }
-  }
+  float acc = row_dot(wr, reinterpret_cast<const uint4*>(x), in / 8, lane);
   for (int o = 16; o > 0; o /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, o);
   if (lane == 0) {
     if (bias) {
@@ -67,19 +106,41 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_gated_kernel(const __nv_bflo
   const uint4* wa = reinterpret_cast<const uint4*>(w + static_cast<long long>(row) * in);
   const uint4* wb = reinterpret_cast<const uint4*>(w + static_cast<long long>(inner + row) * in);
   const uint4* xr = reinterpret_cast<const uint4*>(x);
+  // Both rows' loads issued before any is used (kUnroll / 2 chunks of each), sums in chunk order.
+  constexpr int kHalf = kUnroll / 2;
+  const int chunks = in / 8;
   float acc_a = 0.f, acc_b = 0.f;
-#pragma unroll 2
-  for (int c = lane; c < in / 8; c += 32) {
-    const uint4 av = wa[c], bv = wb[c], xv = xr[c];
-    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&av);
-    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&bv);
-    const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&xv);
+  int c = lane;
+  uint4 av[kHalf], bv[kHalf];
+  const bool first_full = c + 32 * (kHalf - 1) < chunks;
+  if (first_full) {  // before the wait, as in row_dot
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const float2 a = __bfloat1622float2(a2[k]), b = __bfloat1622float2(b2[k]), xx = __bfloat1622float2(x2[k]);
-      acc_a += a.x * xx.x + a.y * xx.y;
-      acc_b += b.x * xx.x + b.y * xx.y;
+    for (int u = 0; u < kHalf; ++u) {
+      av[u] = wa[c + 32 * u];
+      bv[u] = wb[c + 32 * u];
     }
+  }
+  wait_for_previous_kernel();
+  allow_next_kernel_to_start();
+  for (bool loaded = first_full; c + 32 * (kHalf - 1) < chunks; c += 32 * kHalf, loaded = false) {
+    if (!loaded) {
+#pragma unroll
+      for (int u = 0; u < kHalf; ++u) {
+        av[u] = wa[c + 32 * u];
+        bv[u] = wb[c + 32 * u];
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kHalf; ++u) {
+      const uint4 xv = xr[c + 32 * u];
+      dot8(av[u], xv, acc_a);
+      dot8(bv[u], xv, acc_b);
+    }
+  }
+  for (; c < chunks; c += 32) {
+    const uint4 av = wa[c], bv = wb[c], xv = xr[c];
+    dot8(av, xv, acc_a);
+    dot8(bv, xv, acc_b);
   }
   for (int o = 16; o > 0; o /= 2) {
     acc_a += __shfl_xor_sync(0xffffffffu, acc_a, o);
@@ -100,16 +161,18 @@ bool gemv_bf16_applies(const void* x, const void* w, int in) {
 void gemv_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* bias, void* y, bool y_float,
                int in, int out, cudaStream_t stream) {
   const unsigned grid = static_cast<unsigned>((out + kWarps - 1) / kWarps);
-  if (y_float) gemv_kernel<float><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<float*>(y), bias, in, out);
-  else gemv_kernel<__nv_bfloat16><<<grid, kWarps * 32, 0, stream>>>(x, w, static_cast<__nv_bfloat16*>(y), bias, in, out);
-  HD_CHECK_LAUNCH();
+  if (y_float) {
+    launch_overlapping_previous(gemv_kernel<float>, grid, kWarps * 32, stream, x, w, static_cast<float*>(y), bias, in, out);
+  } else {
+    launch_overlapping_previous(gemv_kernel<__nv_bfloat16>, grid, kWarps * 32, stream, x, w,
+                                static_cast<__nv_bfloat16*>(y), bias, in, out);
+  }
 }
 
 void gemv_gated_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y, int in, int inner,
                      GateActivation act, cudaStream_t stream) {
   const unsigned grid = static_cast<unsigned>((inner + kWarps - 1) / kWarps);
-  gemv_gated_kernel<<<grid, kWarps * 32, 0, stream>>>(x, w, y, in, inner, act);
-  HD_CHECK_LAUNCH();
+  launch_overlapping_previous(gemv_gated_kernel, grid, kWarps * 32, stream, x, w, y, in, inner, act);
 }
 
 }  // namespace hd

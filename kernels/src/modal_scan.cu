@@ -3,6 +3,7 @@
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/modal_scan.h"
 #include "numeric.cuh"
+#include "overlapped_launch.cuh"
 
 namespace hd {
 namespace {
@@ -68,6 +69,7 @@ __global__ void carry_kernel(ModalScanParams<T> p, int blocks) {
 // (3) Replay each block from its starting state and write the gated output.
 template <typename T>
 __global__ void output_kernel(ModalScanParams<T> p, int blocks) {
+  allow_next_kernel_to_start();  // the output projection's GEMV follows (decode)
   const long long idx = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
   if (idx >= static_cast<long long>(blocks) * p.dim) return;
   const int c = static_cast<int>(idx % p.dim), b = static_cast<int>(idx / p.dim);

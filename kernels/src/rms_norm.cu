@@ -4,6 +4,7 @@
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/rms_norm.h"
 #include "numeric.cuh"
+#include "overlapped_launch.cuh"
 
 namespace hd {
 namespace {
@@ -82,6 +83,7 @@ __device__ float block_inv_rms_vec(float partial, int dim, float eps) {
 template <typename In, typename T, int kChunks>
 __global__ void __launch_bounds__(kVecThreads) rms_norm_kernel8(const In* x_all, const T* scale, T* out_all, int dim,
                                                                  float eps) {
+  allow_next_kernel_to_start();  // a one-row GEMV follows: its first weight loads overlap this
   const In* x = x_all + static_cast<size_t>(blockIdx.x) * dim;
   T* out = out_all + static_cast<size_t>(blockIdx.x) * dim;
   const int chunks = dim / 8;
@@ -113,6 +115,7 @@ __global__ void __launch_bounds__(kVecThreads) rms_norm_kernel8(const In* x_all,
 template <typename T, int kChunks>
 __global__ void __launch_bounds__(kVecThreads) add_rms_norm_kernel8(float* x_all, const T* delta_all, const T* scale,
                                                                      T* out_all, int dim, float eps) {
+  allow_next_kernel_to_start();  // a one-row GEMV follows: its first weight loads overlap this
   float* x = x_all + static_cast<size_t>(blockIdx.x) * dim;
   const T* delta = delta_all + static_cast<size_t>(blockIdx.x) * dim;
   T* out = out_all + static_cast<size_t>(blockIdx.x) * dim;

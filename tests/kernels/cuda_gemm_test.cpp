@@ -134,6 +134,44 @@ TEST_P(CudaGemm, LinearGatedBf16EqualsProductThenGate) {
   }
 }
 
+// The one-row kernel at the model's widths, where its unrolled loop runs (the tests above have
+// rows of 512 and 1024 values, which only its tail loop sees), including a width that leaves a
+// tail after the unrolled part, to float32 and bf16 outputs.
+TEST(CudaGemv, OneRowMatchesFloat64AtModelWidths) {
+  HD_REQUIRE_CUDA_DEVICE();
+  for (const int in : {4096, 14336, 4096 + 8 * 37}) {
+    SCOPED_TRACE("in " + std::to_string(in));
+    const int out = 72;
+    std::mt19937 gen(in);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::vector<__nv_bfloat16> x(in), w(static_cast<size_t>(out) * in);
+    for (auto& v : x) v = __float2bfloat16(u(gen));
+    for (auto& v : w) v = __float2bfloat16(u(gen));
+    CudaContext ctx;
+    DeviceBuffer<__nv_bfloat16> dx(x.size()), dw(w.size()), dy(out);
+    DeviceBuffer<float> dyf(out);
+    dx.upload(x, ctx.stream());
+    dw.upload(w, ctx.stream());
+    HD_CUDA_CHECK(cudaMemsetAsync(dy.data(), 0xff, dy.bytes(), ctx.stream()));
+    HD_CUDA_CHECK(cudaMemsetAsync(dyf.data(), 0xff, dyf.bytes(), ctx.stream()));
+    linear_bf16(ctx.cublas(), dx.data(), dw.data(), dy.data(), 1, in, out);
+    linear(ctx.cublas(), dx.data(), dw.data(), dyf.data(), CUDA_R_16BF, CUDA_R_32F, 1, in, out);
+    const std::vector<__nv_bfloat16> y = dy.download(ctx.stream());
+    const std::vector<float> yf = dyf.download(ctx.stream());
+    double num = 0, numf = 0, den = 0;
+    for (int o = 0; o < out; ++o) {
+      double want = 0;
+      for (int k = 0; k < in; ++k) want += double(__bfloat162float(x[k])) * __bfloat162float(w[static_cast<size_t>(o) * in + k]);
+      ASSERT_TRUE(std::isfinite(yf[o])) << "col " << o << " not written";
+      num += (__bfloat162float(y[o]) - want) * (__bfloat162float(y[o]) - want);
+      numf += (yf[o] - want) * (yf[o] - want);
+      den += want * want;
+    }
+    EXPECT_LT(std::sqrt(num / den), 4e-3);   // one bf16 rounding
+    EXPECT_LT(std::sqrt(numf / den), 1e-5);  // float32 accumulation only
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Rows, CudaGemm, ::testing::Values(77, 1));
 
 }  // namespace
