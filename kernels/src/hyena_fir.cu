@@ -1,3 +1,5 @@
+#include <stdexcept>
+
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/hyena_fir.h"
 #include "numeric.cuh"
@@ -18,12 +20,9 @@ __device__ float fir_at(const FirSplitParams<T>& p, int t, int ch) {
   return acc;
 }
 
+// The three input channels (x2, x1, v) of output column c.
 template <typename T>
-__global__ void fir_split_kernel(FirSplitParams<T> p) {
-  const long long idx = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
-  if (idx >= static_cast<long long>(p.rows) * p.dim) return;
-  const int t = static_cast<int>(idx / p.dim), c = static_cast<int>(idx % p.dim);
-  int i_x2, i_x1, i_v;
+__device__ void split_channels(const FirSplitParams<T>& p, int c, int& i_x2, int& i_x1, int& i_v) {
   if (p.column_split) {
     const int h = c / p.head_dim, j = c % p.head_dim;
     i_x2 = h * 3 * p.head_dim + j;
@@ -34,8 +33,35 @@ __global__ void fir_split_kernel(FirSplitParams<T> p) {
     i_x1 = p.dim + c;
     i_v = 2 * p.dim + c;
   }
+}
+
+template <typename T>
+__global__ void fir_split_kernel(FirSplitParams<T> p) {
+  const long long idx = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  if (idx >= static_cast<long long>(p.rows) * p.dim) return;
+  const int t = static_cast<int>(idx / p.dim), c = static_cast<int>(idx % p.dim);
+  int i_x2, i_x1, i_v;
+  split_channels(p, c, i_x2, i_x1, i_v);
   p.x2[idx] = from_f32<T>(fir_at(p, t, i_x2));
   p.u[idx] = fir_at(p, t, i_x1) * fir_at(p, t, i_v);
+}
+
+// One row (decode): the outputs and the history's shift in one launch instead of a split, an
+// advance and a copy. Thread c alone reads and writes its three channels, so it can shift their
+// history in place once it has used it (history aliases p.history).
+template <typename T>
+__global__ void fir_step_kernel(FirSplitParams<T> p, float* history) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= p.dim) return;
+  int i_x2, i_x1, i_v;
+  split_channels(p, c, i_x2, i_x1, i_v);
+  p.x2[c] = from_f32<T>(fir_at(p, 0, i_x2));
+  p.u[c] = fir_at(p, 0, i_x1) * fir_at(p, 0, i_v);
+  const int channels = 3 * p.dim, past = p.taps - 1;
+  for (const int ch : {i_x2, i_x1, i_v}) {
+    for (int k = 0; k + 1 < past; ++k) history[k * channels + ch] = history[(k + 1) * channels + ch];
+    if (past > 0) history[(past - 1) * channels + ch] = to_f32(p.z[ch]);
+  }
 }
 
 template <typename T>
@@ -68,6 +94,15 @@ void short_fir_advance_history(const T* z, float* history, float* scratch, int r
   HD_CUDA_CHECK(cudaMemcpyAsync(history, scratch, n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
 }
 
+template <typename T>
+void short_fir_step(const FirSplitParams<T>& p, float* history, cudaStream_t stream) {
+  if (p.rows != 1) throw std::invalid_argument("short_fir_step: one row at a time");
+  fir_step_kernel<T><<<static_cast<unsigned>((p.dim + 127) / 128), 128, 0, stream>>>(p, history);
+  HD_CHECK_LAUNCH();
+}
+
+template void short_fir_step<float>(const FirSplitParams<float>&, float*, cudaStream_t);
+template void short_fir_step<__nv_bfloat16>(const FirSplitParams<__nv_bfloat16>&, float*, cudaStream_t);
 template void short_fir_split<float>(const FirSplitParams<float>&, cudaStream_t);
 template void short_fir_split<__nv_bfloat16>(const FirSplitParams<__nv_bfloat16>&, cudaStream_t);
 template void short_fir_advance_history<float>(const float*, float*, float*, int, int, int, cudaStream_t);

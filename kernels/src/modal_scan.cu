@@ -94,6 +94,29 @@ __global__ void output_kernel(ModalScanParams<T> p, int blocks) {
   }
 }
 
+// One row (decode): the three kernels above in one launch, computing exactly what they compute
+// for a single step: the new state in double as carry_kernel does, the output from the old state
+// in float as output_kernel does.
+template <typename T>
+__global__ void step_kernel(ModalScanParams<T> p) {
+  allow_next_kernel_to_start();  // the output projection's GEMV follows
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= p.dim) return;
+  const float ut = p.u[c];
+  float out = 0.f;
+  for (int k = 0; k < p.state_size; ++k) {
+    const int idx = c * p.state_size + k;
+    const float2 pole = p.poles[idx], res = p.residues[idx], old = p.state[idx];
+    const double cr = old.x, ci = old.y;
+    p.state[idx] = {static_cast<float>(static_cast<double>(pole.x) * cr - static_cast<double>(pole.y) * ci + ut),
+                    static_cast<float>(static_cast<double>(pole.x) * ci + static_cast<double>(pole.y) * cr)};
+    float2 s = cmul(pole, old);
+    s.x += ut;
+    out += res.x * s.x - res.y * s.y;
+  }
+  p.y[c] = from_f32<T>(to_f32(p.x2[c]) * (out + to_f32(p.skip[c]) * ut));
+}
+
 }  // namespace
 
 std::size_t modal_scan_scratch_elements(int rows, int dim, int state_size) {
@@ -105,6 +128,11 @@ template <typename T>
 void modal_scan(const ModalScanParams<T>& p, cudaStream_t stream) {
   if (p.state_size <= 0 || p.state_size > kMaxStateSize) throw std::invalid_argument("modal_scan: state_size must be 1..8");
   if (p.rows == 0) return;
+  if (p.rows == 1) {
+    step_kernel<T><<<(p.dim + 127) / 128, 128, 0, stream>>>(p);
+    HD_CHECK_LAUNCH();
+    return;
+  }
   const int blocks = (p.rows + kScanBlock - 1) / kScanBlock;
   const long long items = static_cast<long long>(blocks) * p.dim;
   const unsigned grid = static_cast<unsigned>((items + 127) / 128);

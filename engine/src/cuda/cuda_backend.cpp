@@ -386,9 +386,13 @@ class CudaBackend final : public Backend {
         fp.heads = config_.num_attention_heads;
         fp.head_dim = config_.head_dim();
         fp.column_split = config_.column_split_hyena;
-        short_fir_split<T>(fp, st);
-        short_fir_advance_history<T>(w.z.data(), bs.fir.data(), w.fir_scratch.data(), rows, 3 * d,
-                                     config_.short_filter_length, st);
+        if (rows == 1) {
+          short_fir_step<T>(fp, bs.fir.data(), st);  // decode: one launch instead of three
+        } else {
+          short_fir_split<T>(fp, st);
+          short_fir_advance_history<T>(w.z.data(), bs.fir.data(), w.fir_scratch.data(), rows, 3 * d,
+                                       config_.short_filter_length, st);
+        }
         ModalScanParams<T> sp;
         sp.u = w.u.data();
         sp.x2 = w.x2.data();

@@ -30,4 +30,9 @@ template <typename T>
 void short_fir_advance_history(const T* z, float* history, float* scratch, int rows, int channels, int taps,
                                cudaStream_t stream);
 
+// One row (decode): short_fir_split and short_fir_advance_history in one launch; `history` is
+// p.history, updated in place.
+template <typename T>
+void short_fir_step(const FirSplitParams<T>& p, float* history, cudaStream_t stream);
+
 }  // namespace hd
