@@ -135,8 +135,8 @@ void launch_decode_warp(const AttentionParams<__nv_bfloat16>& p, long long keys,
   auto* done = reinterpret_cast<unsigned*>(scratch);
   float* ml = scratch + decode_counter_floats(p.heads);
   float* acc = ml + static_cast<std::size_t>(p.heads) * splits * 2;
-  decode_warp_kernel<G><<<dim3(p.kv_heads, splits), kDecodeThreads, 0, stream>>>(p, splits, ml, acc, done);
-  HD_CHECK_LAUNCH();
+  launch_overlapping_previous(decode_warp_kernel<G>, dim3(p.kv_heads, splits), kDecodeThreads, stream, p, splits, ml,
+                              acc, done);
 }
 
 template <typename T>

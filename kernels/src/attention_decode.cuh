@@ -226,6 +226,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
                        unsigned* done) {
   constexpr int D = 128, KB = 32 / G, kWarpsPerBlock = kDecodeThreads / 32, kStride = kWarpsPerBlock * KB;
   allow_next_kernel_to_start();  // the output projection's GEMV follows
+  wait_for_previous_kernel();
   const int kvh = blockIdx.x, split = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kv_width = p.kv_heads * D;
   const long long keys = (p.device_position ? *p.device_position : p.first_position) + 1;

@@ -3,6 +3,7 @@
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/hyena_fir.h"
 #include "numeric.cuh"
+#include "overlapped_launch.cuh"
 
 namespace hd {
 namespace {
@@ -51,6 +52,8 @@ __global__ void fir_split_kernel(FirSplitParams<T> p) {
 // history in place once it has used it (history aliases p.history).
 template <typename T>
 __global__ void fir_step_kernel(FirSplitParams<T> p, float* history) {
+  wait_for_previous_kernel();
+  allow_next_kernel_to_start();
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= p.dim) return;
   int i_x2, i_x1, i_v;
@@ -97,8 +100,7 @@ void short_fir_advance_history(const T* z, float* history, float* scratch, int r
 template <typename T>
 void short_fir_step(const FirSplitParams<T>& p, float* history, cudaStream_t stream) {
   if (p.rows != 1) throw std::invalid_argument("short_fir_step: one row at a time");
-  fir_step_kernel<T><<<static_cast<unsigned>((p.dim + 127) / 128), 128, 0, stream>>>(p, history);
-  HD_CHECK_LAUNCH();
+  launch_overlapping_previous(fir_step_kernel<T>, (p.dim + 127) / 128, 128, stream, p, history);
 }
 
 template void short_fir_step<float>(const FirSplitParams<float>&, float*, cudaStream_t);

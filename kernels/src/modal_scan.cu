@@ -100,6 +100,7 @@ __global__ void output_kernel(ModalScanParams<T> p, int blocks) {
 template <typename T>
 __global__ void step_kernel(ModalScanParams<T> p) {
   allow_next_kernel_to_start();  // the output projection's GEMV follows
+  wait_for_previous_kernel();
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= p.dim) return;
   const float ut = p.u[c];
@@ -129,8 +130,7 @@ void modal_scan(const ModalScanParams<T>& p, cudaStream_t stream) {
   if (p.state_size <= 0 || p.state_size > kMaxStateSize) throw std::invalid_argument("modal_scan: state_size must be 1..8");
   if (p.rows == 0) return;
   if (p.rows == 1) {
-    step_kernel<T><<<(p.dim + 127) / 128, 128, 0, stream>>>(p);
-    HD_CHECK_LAUNCH();
+    launch_overlapping_previous(step_kernel<T>, (p.dim + 127) / 128, 128, stream, p);
     return;
   }
   const int blocks = (p.rows + kScanBlock - 1) / kScanBlock;

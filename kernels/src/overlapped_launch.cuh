@@ -4,7 +4,10 @@
 // runs, once that kernel's blocks have all called allow_next_kernel_to_start() (or exited). It
 // must call wait_for_previous_kernel() before it touches anything that kernel or an earlier one
 // wrote; what it does before (the one-row GEMVs load their first weights, which nothing in the
-// step writes) overlaps the previous kernel's tail and its own launch. Without the launch
+// step writes; rotary computes its angles from the position) overlaps the previous kernel's tail
+// and its own launch. A kernel that calls allow_next_kernel_to_start() before its own wait lets
+// a GEMV after it prefetch while it is still waiting; the GEMVs allow only after waiting, so the
+// early starts do not cascade down the step. Without the launch
 // attribute, or before sm_90, both calls do nothing and the stream serializes as usual. Graph
 // capture keeps the overlap as a programmatic edge.
 #include <cuda_runtime.h>

@@ -84,6 +84,7 @@ template <typename In, typename T, int kChunks>
 __global__ void __launch_bounds__(kVecThreads) rms_norm_kernel8(const In* x_all, const T* scale, T* out_all, int dim,
                                                                  float eps) {
   allow_next_kernel_to_start();  // a one-row GEMV follows: its first weight loads overlap this
+  wait_for_previous_kernel();
   const In* x = x_all + static_cast<size_t>(blockIdx.x) * dim;
   T* out = out_all + static_cast<size_t>(blockIdx.x) * dim;
   const int chunks = dim / 8;
@@ -116,6 +117,7 @@ template <typename T, int kChunks>
 __global__ void __launch_bounds__(kVecThreads) add_rms_norm_kernel8(float* x_all, const T* delta_all, const T* scale,
                                                                      T* out_all, int dim, float eps) {
   allow_next_kernel_to_start();  // a one-row GEMV follows: its first weight loads overlap this
+  wait_for_previous_kernel();
   float* x = x_all + static_cast<size_t>(blockIdx.x) * dim;
   const T* delta = delta_all + static_cast<size_t>(blockIdx.x) * dim;
   T* out = out_all + static_cast<size_t>(blockIdx.x) * dim;
@@ -161,10 +163,10 @@ inline int vec_chunks(int dim, const void* a, const void* b, const void* c) {
 template <typename In, typename T>
 bool launch_rms_norm8(const In* x, const T* scale, T* out, int rows, int dim, float eps, cudaStream_t stream) {
   switch (vec_chunks(dim, x, scale, out)) {
-    case 1: rms_norm_kernel8<In, T, 1><<<rows, kVecThreads, 0, stream>>>(x, scale, out, dim, eps); return true;
-    case 2: rms_norm_kernel8<In, T, 2><<<rows, kVecThreads, 0, stream>>>(x, scale, out, dim, eps); return true;
-    case 4: rms_norm_kernel8<In, T, 4><<<rows, kVecThreads, 0, stream>>>(x, scale, out, dim, eps); return true;
-    case 8: rms_norm_kernel8<In, T, 8><<<rows, kVecThreads, 0, stream>>>(x, scale, out, dim, eps); return true;
+    case 1: launch_overlapping_previous(rms_norm_kernel8<In, T, 1>, rows, kVecThreads, stream, x, scale, out, dim, eps); return true;
+    case 2: launch_overlapping_previous(rms_norm_kernel8<In, T, 2>, rows, kVecThreads, stream, x, scale, out, dim, eps); return true;
+    case 4: launch_overlapping_previous(rms_norm_kernel8<In, T, 4>, rows, kVecThreads, stream, x, scale, out, dim, eps); return true;
+    case 8: launch_overlapping_previous(rms_norm_kernel8<In, T, 8>, rows, kVecThreads, stream, x, scale, out, dim, eps); return true;
     default: return false;
   }
 }
@@ -174,10 +176,10 @@ bool launch_add_rms_norm8(float* x, const T* delta, const T* scale, T* out, int 
                           cudaStream_t stream) {
   if (!aligned16(x)) return false;
   switch (vec_chunks(dim, delta, scale, out)) {
-    case 1: add_rms_norm_kernel8<T, 1><<<rows, kVecThreads, 0, stream>>>(x, delta, scale, out, dim, eps); return true;
-    case 2: add_rms_norm_kernel8<T, 2><<<rows, kVecThreads, 0, stream>>>(x, delta, scale, out, dim, eps); return true;
-    case 4: add_rms_norm_kernel8<T, 4><<<rows, kVecThreads, 0, stream>>>(x, delta, scale, out, dim, eps); return true;
-    case 8: add_rms_norm_kernel8<T, 8><<<rows, kVecThreads, 0, stream>>>(x, delta, scale, out, dim, eps); return true;
+    case 1: launch_overlapping_previous(add_rms_norm_kernel8<T, 1>, rows, kVecThreads, stream, x, delta, scale, out, dim, eps); return true;
+    case 2: launch_overlapping_previous(add_rms_norm_kernel8<T, 2>, rows, kVecThreads, stream, x, delta, scale, out, dim, eps); return true;
+    case 4: launch_overlapping_previous(add_rms_norm_kernel8<T, 4>, rows, kVecThreads, stream, x, delta, scale, out, dim, eps); return true;
+    case 8: launch_overlapping_previous(add_rms_norm_kernel8<T, 8>, rows, kVecThreads, stream, x, delta, scale, out, dim, eps); return true;
     default: return false;
   }
 }

@@ -3,6 +3,7 @@
 #include "hd/kernels/cuda_check.h"
 #include "hd/kernels/rotary.h"
 #include "numeric.cuh"
+#include "overlapped_launch.cuh"
 
 namespace hd {
 namespace {
@@ -60,6 +61,10 @@ __global__ void __launch_bounds__(kRowThreads) rotary_row_kernel(RotaryCachePara
     cos_of[i] = static_cast<float>(c);
     sin_of[i] = static_cast<float>(s);
   }
+  // The angles above need only the position (written before the step's first kernel), so they
+  // overlap the QKV projection; its output is read from here on.
+  wait_for_previous_kernel();
+  allow_next_kernel_to_start();
   __syncthreads();
   const int per_slot = half / 8, kv_width = p.kv_heads * p.head_dim;
   for (int item = threadIdx.x; item < slots * per_slot; item += blockDim.x) {
@@ -97,7 +102,7 @@ void rotary_qkv_to_cache(const RotaryCacheParams<T>& p, cudaStream_t stream) {
   if (n == 0) return;
   if (p.head_dim % 16 == 0 && p.head_dim / 2 <= kMaxHalf && aligned16(p.qkv) && aligned16(p.q_out) &&
       aligned16(p.k_cache) && aligned16(p.v_cache)) {
-    rotary_row_kernel<T><<<p.rows, kRowThreads, 0, stream>>>(p);
+    launch_overlapping_previous(rotary_row_kernel<T>, p.rows, kRowThreads, stream, p);
   } else {
     rotary_kernel<T><<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(p);
   }
