@@ -185,6 +185,15 @@ def main():
     model = Decoder(s, device, dtype)
     step = torch.compile(model, mode=a.mode, fullgraph=True)
     rows = []
+    report = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+              "shape": vars(s), "dtype": str(dtype), "rows": rows}
+
+    def write_report():
+        # After every row: each length compiles for about a minute, and a GPU call that reaches
+        # its time limit mid-run keeps the rows it finished.
+        with open(a.out, "w") as f:
+            json.dump(report, f, indent=2)
+
     with torch.no_grad():
         for length in [int(x) for x in a.lengths.split(",")]:
             row = {"peer": f"mistral7b-static-cache-compiled-{a.mode}"}
@@ -194,12 +203,10 @@ def main():
                 row.update({"prompt_tokens": length, "error": "out of memory"})
             print(json.dumps(row), flush=True)
             rows.append(row)
+            write_report()
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-    report = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-              "shape": vars(s), "dtype": str(dtype), "rows": rows}
-    with open(a.out, "w") as f:
-        json.dump(report, f, indent=2)
+    write_report()
     print(f"{'prompt':>8} {'tok/s':>8} {'step ms':>8} {'GB/s read':>10} {'cache GiB':>10}")
     for r in rows:
         if "error" not in r:
