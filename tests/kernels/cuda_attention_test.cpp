@@ -55,25 +55,43 @@ double relative_error_vs_float64(const Shape& s, const std::vector<__nv_bfloat16
   return std::sqrt(num / den);
 }
 
+// Random bf16 q (s.rows rows) and k, v (`keys` rows) on the host, their device copies, and an
+// output buffer of NaNs (0xff bytes), so values a kernel fails to write show.
+struct AttentionInputs {
+  std::vector<__nv_bfloat16> q, k, v;
+  DeviceBuffer<__nv_bfloat16> dq, dk, dv, dout;
+
+  AttentionParams<__nv_bfloat16> params(const Shape& s) {
+    return {dq.data(), dk.data(), dv.data(), dout.data(), s.rows, s.heads, s.kv_heads, s.head_dim, s.first_position};
+  }
+};
+
+AttentionInputs random_inputs(const Shape& s, long long keys, unsigned seed, cudaStream_t stream) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> n(0.f, 1.f);
+  const int qw = s.heads * s.head_dim, kvw = s.kv_heads * s.head_dim;
+  AttentionInputs in{std::vector<__nv_bfloat16>(static_cast<size_t>(s.rows) * qw), std::vector<__nv_bfloat16>(keys * kvw),
+                     std::vector<__nv_bfloat16>(keys * kvw)};
+  for (auto* buf : {&in.q, &in.k, &in.v}) {
+    for (auto& x : *buf) x = __float2bfloat16(n(gen));
+  }
+  in.dq = DeviceBuffer<__nv_bfloat16>(in.q.size());
+  in.dk = DeviceBuffer<__nv_bfloat16>(in.k.size());
+  in.dv = DeviceBuffer<__nv_bfloat16>(in.v.size());
+  in.dout = DeviceBuffer<__nv_bfloat16>(in.q.size());
+  in.dq.upload(in.q, stream);
+  in.dk.upload(in.k, stream);
+  in.dv.upload(in.v, stream);
+  HD_CUDA_CHECK(cudaMemsetAsync(in.dout.data(), 0xff, in.dout.bytes(), stream));
+  return in;
+}
+
 // graph_capacity > 0: a one-row call the way a captured decode graph makes it, the position read
 // from device memory and the launch sized for `graph_capacity` keys.
 double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automatic, long long graph_capacity = 0) {
-  std::mt19937 gen(s.rows * 7 + s.head_dim);
-  std::normal_distribution<float> n(0.f, 1.f);
-  const long long keys = s.first_position + s.rows;
-  const int qw = s.heads * s.head_dim, kvw = s.kv_heads * s.head_dim;
-  std::vector<__nv_bfloat16> q(static_cast<size_t>(s.rows) * qw), k(keys * kvw), v(keys * kvw);
-  for (auto* buf : {&q, &k, &v}) {
-    for (auto& x : *buf) x = __float2bfloat16(n(gen));
-  }
   CudaContext ctx;
-  DeviceBuffer<__nv_bfloat16> dq(q.size()), dk(k.size()), dv(v.size()), dout(q.size());
-  dq.upload(q, ctx.stream());
-  dk.upload(k, ctx.stream());
-  dv.upload(v, ctx.stream());
-  HD_CUDA_CHECK(cudaMemsetAsync(dout.data(), 0xff, dout.bytes(), ctx.stream()));
-  AttentionParams<__nv_bfloat16> p{dq.data(), dk.data(), dv.data(), dout.data(), s.rows, s.heads, s.kv_heads,
-                                   s.head_dim, s.first_position};
+  AttentionInputs in = random_inputs(s, s.first_position + s.rows, s.rows * 7 + s.head_dim, ctx.stream());
+  AttentionParams<__nv_bfloat16> p = in.params(s);
   DeviceBuffer<long long> position(1);
   if (graph_capacity > 0) {
     position.upload(std::vector<long long>{s.first_position}, ctx.stream());
@@ -81,7 +99,7 @@ double run_case(const Shape& s, AttentionKernel kernel = AttentionKernel::automa
     p.capacity = graph_capacity;
   }
   causal_attention(p, ctx.stream(), kernel);
-  return relative_error_vs_float64(s, q, k, v, dout.download(ctx.stream()));
+  return relative_error_vs_float64(s, in.q, in.k, in.v, in.dout.download(ctx.stream()));
 }
 
 TEST(CudaAttention, TensorCorePathMatchesFloat64) {
@@ -144,23 +162,12 @@ TEST(CudaAttention, DecodeGraphReplayedAsTheCacheGrowsMatchesFloat64AtEveryStep)
   // keeps in that scratch must be back at zero after every replay, or later steps merge too early.
   constexpr long long kCapacity = 9000;
   const Shape shape{1, 32, 8, 128, 0};
-  std::mt19937 gen(11);
-  std::normal_distribution<float> n(0.f, 1.f);
-  const int qw = shape.heads * shape.head_dim, kvw = shape.kv_heads * shape.head_dim;
-  std::vector<__nv_bfloat16> q(qw), k(kCapacity * kvw), v(kCapacity * kvw);
-  for (auto* buf : {&q, &k, &v}) {
-    for (auto& x : *buf) x = __float2bfloat16(n(gen));
-  }
   CudaContext ctx;
-  DeviceBuffer<__nv_bfloat16> dq(q.size()), dk(k.size()), dv(v.size()), dout(q.size());
-  dq.upload(q, ctx.stream());
-  dk.upload(k, ctx.stream());
-  dv.upload(v, ctx.stream());
+  AttentionInputs in = random_inputs(shape, kCapacity, 11, ctx.stream());
   DeviceBuffer<long long> position(1);
   DeviceBuffer<float> scratch(attention_decode_scratch_floats(shape.heads, shape.head_dim, kCapacity));
   HD_CUDA_CHECK(cudaMemsetAsync(scratch.data(), 0, scratch.bytes(), ctx.stream()));
-  AttentionParams<__nv_bfloat16> p{dq.data(), dk.data(), dv.data(), dout.data(), 1, shape.heads, shape.kv_heads,
-                                   shape.head_dim, 0};
+  AttentionParams<__nv_bfloat16> p = in.params(shape);
   p.device_position = position.data();
   p.capacity = kCapacity;
   p.decode_scratch = scratch.data();
@@ -176,11 +183,11 @@ TEST(CudaAttention, DecodeGraphReplayedAsTheCacheGrowsMatchesFloat64AtEveryStep)
   for (const long long at : {0LL, 63LL, 64LL, 4095LL, 8999LL, 100LL, 8999LL}) {
     SCOPED_TRACE("position " + std::to_string(at));
     position.upload(std::vector<long long>{at}, ctx.stream());
-    HD_CUDA_CHECK(cudaMemsetAsync(dout.data(), 0xff, dout.bytes(), ctx.stream()));
+    HD_CUDA_CHECK(cudaMemsetAsync(in.dout.data(), 0xff, in.dout.bytes(), ctx.stream()));
     HD_CUDA_CHECK(cudaGraphLaunch(exec, ctx.stream()));
     Shape at_shape = shape;
     at_shape.first_position = at;
-    EXPECT_LT(relative_error_vs_float64(at_shape, q, k, v, dout.download(ctx.stream())), 1e-2);
+    EXPECT_LT(relative_error_vs_float64(at_shape, in.q, in.k, in.v, in.dout.download(ctx.stream())), 1e-2);
   }
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
