@@ -56,12 +56,31 @@ class GraftStorage(unittest.TestCase):
         self.assertEqual(meta["hyena_layer_idxs"], "[1]")
         self.assertIn("int8", meta["storage"])
         for name, original in self.tensors.items():
-            if ".delta_" in name:  # a scale for each rank component: rows of delta_a, columns of delta_b
+            if ".delta_" in name:  # below rank 64 a scale for each rank component: rows of delta_a, columns of delta_b
                 step = np.abs(original).max(axis=1 if name.endswith("delta_a") else 0, keepdims=True) / 127.0
                 self.assertTrue(np.all(np.abs(back[name] - original) <= step / 2 + 1e-7), name)
             else:
                 np.testing.assert_array_equal(back[name], original, err_msg=name)
         self.assertLess(os.path.getsize(self.out), os.path.getsize(self.src))
+
+    def test_factors_of_rank_64_and_more_get_a_scale_for_each_rank_long_vector(self):
+        # An SVD's factors (graft_from_hybrid.py) have spiky singular vectors: from rank 64 a scale
+        # covers one column of delta_a or one row of delta_b, each 64 values or more long.
+        rng = np.random.default_rng(4)
+        a = bf16_round(rng.standard_normal((64, 40)) * np.geomspace(1e-3, 1, 40))  # columns of very different size
+        b = bf16_round(rng.standard_normal((50, 64)) * np.geomspace(1e-3, 1, 50)[:, None])  # and rows
+        src, out = os.path.join(self.dir.name, "wide.safetensors"), os.path.join(self.dir.name, "wide-q8.safetensors")
+        write_safetensors(src, [("blocks.1.projections.delta_a", a, "BF16"), ("blocks.1.projections.delta_b", b, "BF16")],
+                          {"teacher_sha256": "0" * 64})
+        subprocess.run([sys.executable, QUANTIZE, src, out], check=True, capture_output=True)
+        with open(out, "rb") as f:
+            header = f.read(8 + int.from_bytes(f.read(8), "little"))
+        self.assertIn(b"blocks.1.projections.delta_a.scale_columns", header)
+        self.assertIn(b"blocks.1.projections.delta_b.scale_rows", header)
+        back, _ = read_safetensors(out)
+        for name, original, axis in (("blocks.1.projections.delta_a", a, 0), ("blocks.1.projections.delta_b", b, 1)):
+            step = np.abs(original).max(axis=axis, keepdims=True) / 127.0
+            self.assertTrue(np.all(np.abs(back[name] - original) <= step * (0.5 + 1e-4)), name)  # + float32 rounding
 
     def test_an_8_bit_tensor_without_its_scales_is_refused_by_name(self):
         tensors, meta = read_safetensors(self.out)
