@@ -16,18 +16,12 @@ import json
 import os
 import shutil
 import struct
+import sys
 
 import numpy as np
 
-
-def header(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        return json.loads(f.read(n)), 8 + n
-
-
-def bf16_to_f64(raw):
-    return (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mapped_safetensors import MappedTensors  # noqa: E402
 
 
 def f64_to_bf16(x):
@@ -43,12 +37,10 @@ def main():
     p.add_argument("--name", required=True)
     args = p.parse_args()
     paths = [os.path.join(d, "model.safetensors") for d in (args.a, args.b)]
-    (ha, start_a), (hb, start_b) = header(paths[0]), header(paths[1])
-    ha.pop("__metadata__", None)
-    hb.pop("__metadata__", None)
+    ta, tb = MappedTensors(paths[0]), MappedTensors(paths[1])
+    ha, hb = ta.header, tb.header
     if set(ha) != set(hb) or any(ha[k]["dtype"] != hb[k]["dtype"] or ha[k]["shape"] != hb[k]["shape"] for k in ha):
         raise SystemExit(f"average_hybrids: {args.a} and {args.b} do not hold the same tensors")
-    ma, mb = (np.memmap(path, dtype=np.uint8, mode="r") for path in paths)
     os.makedirs(args.out, exist_ok=True)
     for f in os.listdir(args.a):
         if f != "model.safetensors":
@@ -59,15 +51,10 @@ def main():
         out.write(struct.pack("<Q", len(hdr)))
         out.write(hdr)
         for k in sorted(ha, key=lambda k: ha[k]["data_offsets"][0]):  # the offsets stay as in A
-            ra = ma[start_a + ha[k]["data_offsets"][0]:start_a + ha[k]["data_offsets"][1]]
-            rb = mb[start_b + hb[k]["data_offsets"][0]:start_b + hb[k]["data_offsets"][1]]
-            if ha[k]["dtype"] == "BF16":
-                out.write(f64_to_bf16((bf16_to_f64(ra) + bf16_to_f64(rb)) / 2).tobytes())
-            elif ha[k]["dtype"] == "F32":
-                mean = (np.frombuffer(ra, np.float32).astype(np.float64) + np.frombuffer(rb, np.float32)) / 2
-                out.write(mean.astype(np.float32).tobytes())
-            else:
+            if ha[k]["dtype"] not in ("BF16", "F32"):
                 raise SystemExit(f"average_hybrids: {k}: unsupported type {ha[k]['dtype']}")
+            mean = (ta[k].astype(np.float64) + tb[k]) / 2
+            out.write((f64_to_bf16(mean) if ha[k]["dtype"] == "BF16" else mean.astype(np.float32)).tobytes())
     provenance_path = os.path.join(args.out, "PROVENANCE.json")
     provenance = json.load(open(provenance_path)) if os.path.exists(provenance_path) else {}
     provenance.pop("graft", None)

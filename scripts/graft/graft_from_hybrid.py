@@ -18,40 +18,13 @@ rebuilt from it measures. numpy only; tensors are read from memory-mapped files.
 import argparse
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_hybrid import SCALE_COLUMNS, SCALE_ROWS, base_projection, read_safetensors, write_safetensors  # noqa: E402
-
-
-class MappedTensors:
-    """A safetensors file's tensors as float32 arrays, read when asked for."""
-
-    def __init__(self, path):
-        with open(path, "rb") as f:
-            (n,) = struct.unpack("<Q", f.read(8))
-            self.header = json.loads(f.read(n))
-        self.header.pop("__metadata__", None)
-        self.start = 8 + n
-        self.data = np.memmap(path, dtype=np.uint8, mode="r")
-
-    def __contains__(self, name):
-        return name in self.header
-
-    def __getitem__(self, name):
-        t = self.header[name]
-        raw = self.data[self.start + t["data_offsets"][0]:self.start + t["data_offsets"][1]]
-        if t["dtype"] == "BF16":
-            return (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32).reshape(t["shape"])
-        if t["dtype"] == "F32":
-            return np.frombuffer(raw, np.float32).reshape(t["shape"]).copy()
-        raise SystemExit(f"graft_from_hybrid: {name}: unsupported type {t['dtype']}")
-
-    def get(self, name, default=None):
-        return self[name] if name in self else default
+from mapped_safetensors import MappedTensors  # noqa: E402
 
 
 def factor(delta, rank):
